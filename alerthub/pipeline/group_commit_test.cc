@@ -1,0 +1,153 @@
+#include "alerthub/pipeline/group_commit.h"
+
+#include <atomic>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "alerthub/adapters/sqlite/sqlite_store.h"
+#include "alerthub/common/uuid.h"
+#include "alerthub/model/event.h"
+#include "alerthub/ports/store_wrapper.h"
+#include "alerthub/testing/status_matchers.h"
+#include "gtest/gtest.h"
+
+namespace alerthub {
+namespace {
+
+using ::alerthub::testing::StatusIs;
+
+// Blocks the first commit until released, and can fail commits on demand.
+class GatedStore : public StoreWrapper {
+ public:
+  using StoreWrapper::StoreWrapper;
+  absl::StatusOr<std::vector<SubmissionOutcome>> CommitSubmissions(
+      absl::Span<const SubmissionWrite> s) override {
+    sizes.push_back(s.size());
+    if (calls.fetch_add(1) == 0) {
+      entered.Notify();
+      release.WaitForNotification();
+    }
+    if (fail.load()) return absl::UnavailableError("database is locked");
+    return StoreWrapper::CommitSubmissions(s);
+  }
+  std::atomic<int> calls{0};
+  std::atomic<bool> fail{false};
+  std::vector<size_t> sizes;  // written only by the leader of each commit
+  absl::Notification entered, release;
+};
+
+class GroupCommitTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SqliteStoreOptions o;
+    o.path = ":memory:";
+    auto s = OpenSqliteStore(o);
+    ASSERT_OK(s.status());
+    base_ = std::move(*s);
+    tenant_.id = NewUuidV7(absl::Now());
+    tenant_.name = "t";
+    ASSERT_OK(base_->CreateTenant(tenant_));
+    store_ = std::make_unique<GatedStore>(base_.get());
+  }
+
+  std::vector<SubmissionWrite> Writes(int n) {
+    std::vector<SubmissionWrite> out;
+    for (int i = 0; i < n; ++i) {
+      SubmissionWrite w;
+      w.notification.id = NewUuidV7(absl::Now());
+      w.notification.tenant_id = tenant_.id;
+      w.notification.type = "t";
+      w.notification.created_at = w.notification.updated_at = absl::Now();
+      w.accepted_event = MakeNotificationEvent(w.notification, kEventAccepted, "/test",
+                                               absl::Now(), nlohmann::json::object());
+      w.outbox_topic = std::string(kTopicCreated);
+      w.outbox_payload = "{}";
+      out.push_back(std::move(w));
+    }
+    return out;
+  }
+
+  std::unique_ptr<Store> base_;
+  std::unique_ptr<GatedStore> store_;
+  Tenant tenant_;
+};
+
+TEST_F(GroupCommitTest, LoneCallerCommitsAtOnce) {
+  store_->release.Notify();
+  GroupCommitter committer(store_.get(), {});
+  std::vector<SubmissionWrite> w = Writes(3);
+  std::string first_id = w[0].notification.id;
+  ASSERT_OK_AND_ASSIGN(std::vector<SubmissionOutcome> out, committer.Commit(std::move(w)));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].id, first_id);
+  EXPECT_EQ(committer.transactions(), 1);
+  EXPECT_EQ(committer.rows(), 3);
+}
+
+TEST_F(GroupCommitTest, CallersQueuedBehindACommitShareTheNextOne) {
+  GroupCommitter committer(store_.get(), {});
+  std::thread leader([&] { ASSERT_OK(committer.Commit(Writes(1)).status()); });
+  store_->entered.WaitForNotification();
+  // While the first transaction is held open, ten callers queue up.
+  std::vector<std::thread> followers;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 10; ++i) {
+    followers.emplace_back([&] {
+      absl::StatusOr<std::vector<SubmissionOutcome>> r = committer.Commit(Writes(2));
+      if (r.ok() && r->size() == 2) ok.fetch_add(1);
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(200));
+  store_->release.Notify();
+  leader.join();
+  for (auto& t : followers) t.join();
+  EXPECT_EQ(ok.load(), 10);
+  EXPECT_EQ(committer.rows(), 21);
+  // The ten followers went in one transaction (all queued before release).
+  EXPECT_EQ(committer.transactions(), 2);
+  EXPECT_EQ(store_->sizes.back(), 20u);
+}
+
+TEST_F(GroupCommitTest, RowBudgetSplitsTransactions) {
+  GroupCommitter committer(store_.get(), {.max_batch_rows = 4});
+  std::thread leader([&] { ASSERT_OK(committer.Commit(Writes(1)).status()); });
+  store_->entered.WaitForNotification();
+  std::vector<std::thread> followers;
+  for (int i = 0; i < 4; ++i) {
+    followers.emplace_back([&] { ASSERT_OK(committer.Commit(Writes(2)).status()); });
+  }
+  absl::SleepFor(absl::Milliseconds(200));
+  store_->release.Notify();
+  leader.join();
+  for (auto& t : followers) t.join();
+  EXPECT_EQ(committer.rows(), 9);
+  EXPECT_EQ(committer.transactions(), 3);  // 1, then 2+2, then 2+2
+  for (size_t s : store_->sizes) EXPECT_LE(s, 4u);
+}
+
+TEST_F(GroupCommitTest, FailureReachesEveryCallerOfTheTransaction) {
+  store_->fail = true;
+  GroupCommitter committer(store_.get(), {});
+  std::thread leader([&] {
+    EXPECT_THAT(committer.Commit(Writes(1)),
+                StatusIs(absl::StatusCode::kUnavailable, "database is locked"));
+  });
+  store_->entered.WaitForNotification();
+  std::vector<std::thread> followers;
+  for (int i = 0; i < 3; ++i) {
+    followers.emplace_back([&] {
+      EXPECT_THAT(committer.Commit(Writes(1)),
+                  StatusIs(absl::StatusCode::kUnavailable, "database is locked"));
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(100));
+  store_->release.Notify();
+  leader.join();
+  for (auto& t : followers) t.join();
+  EXPECT_EQ(committer.rows(), 0);
+  ASSERT_OK_AND_ASSIGN(int64_t pending, base_->CountOutboxPending());
+  EXPECT_EQ(pending, 0);
+}
+
+}  // namespace
+}  // namespace alerthub

@@ -1,0 +1,190 @@
+#include "alerthub/testing/event_log_contract.h"
+
+#include <atomic>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/synchronization/mutex.h"
+#include "alerthub/testing/status_matchers.h"
+
+namespace alerthub {
+namespace {
+
+using ::alerthub::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
+
+// Collects what a handler saw; thread-safe.
+class Recorder {
+ public:
+  EventLog::Handler Handler() {
+    return [this](const EventMessage& m) {
+      absl::MutexLock lock(&mu_);
+      seen_.push_back(m.payload);
+      return absl::OkStatus();
+    };
+  }
+  // Waits up to 10 s for at least n messages, then returns them.
+  std::vector<std::string> WaitFor(size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return seen_.size() >= n; };
+    mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(10));
+    return seen_;
+  }
+  std::vector<std::string> Seen() {
+    absl::MutexLock lock(&mu_);
+    return seen_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> seen_ ABSL_GUARDED_BY(mu_);
+};
+
+EventMessage Msg(const std::string& topic, const std::string& key,
+                 const std::string& payload) {
+  return EventMessage{topic, key, payload, {{"traceparent", "00-x-y-01"}}};
+}
+
+// Publishes until the bus acknowledges (a handler failure may make it say no).
+void PublishUntilOk(EventLog* log, const EventMessage& m) {
+  for (int i = 0; i < 100; ++i) {
+    if (log->PublishReliable(m).ok()) return;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ADD_FAILURE() << "publish never acknowledged";
+}
+
+}  // namespace
+
+void EventLogContractTest::SetUp() {
+  absl::StatusOr<std::unique_ptr<EventLog>> log = GetParam().open();
+  ASSERT_TRUE(log.ok()) << log.status();
+  log_ = std::move(*log);
+}
+
+std::string EventLogContractTest::Topic(absl::string_view suffix) {
+  static std::atomic<int> counter{0};
+  return absl::StrCat("contract.", ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                      ".", suffix, ".", absl::ToUnixMicros(absl::Now()), ".",
+                      counter.fetch_add(1));
+}
+
+TEST_P(EventLogContractTest, SubscriberReceivesPublishedMessagesInKeyOrder) {
+  const std::string topic = Topic("t");
+  Recorder rec;
+  ASSERT_OK_AND_ASSIGN(auto sub, log_->Subscribe(topic, "g", rec.Handler()));
+  std::vector<EventMessage> batch;
+  for (int i = 0; i < 5; ++i) batch.push_back(Msg(topic, "k1", absl::StrCat("m", i)));
+  std::vector<absl::Status> statuses = log_->PublishReliable(batch);
+  ASSERT_EQ(statuses.size(), 5u);
+  for (const absl::Status& s : statuses) EXPECT_OK(s);
+  EXPECT_THAT(rec.WaitFor(5), ElementsAre("m0", "m1", "m2", "m3", "m4"));
+}
+
+TEST_P(EventLogContractTest, EveryGroupSeesEveryMessage) {
+  const std::string topic = Topic("t");
+  Recorder a, b;
+  ASSERT_OK_AND_ASSIGN(auto sa, log_->Subscribe(topic, "group-a", a.Handler()));
+  ASSERT_OK_AND_ASSIGN(auto sb, log_->Subscribe(topic, "group-b", b.Handler()));
+  ASSERT_OK(log_->PublishReliable(Msg(topic, "k", "x")));
+  ASSERT_OK(log_->PublishReliable(Msg(topic, "k", "y")));
+  EXPECT_THAT(a.WaitFor(2), ElementsAre("x", "y"));
+  EXPECT_THAT(b.WaitFor(2), ElementsAre("x", "y"));
+}
+
+TEST_P(EventLogContractTest, MembersOfOneGroupShareTheWork) {
+  const std::string topic = Topic("t");
+  Recorder a, b;
+  ASSERT_OK_AND_ASSIGN(auto sa, log_->Subscribe(topic, "workers", a.Handler()));
+  ASSERT_OK_AND_ASSIGN(auto sb, log_->Subscribe(topic, "workers", b.Handler()));
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_OK(log_->PublishReliable(Msg(topic, absl::StrCat("key", i), absl::StrCat(i))));
+  }
+  for (int i = 0; i < 500 && a.Seen().size() + b.Seen().size() < 20; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  std::vector<std::string> all = a.Seen();
+  for (const std::string& s : b.Seen()) all.push_back(s);
+  std::sort(all.begin(), all.end());
+  // Each message handled by exactly one member.
+  EXPECT_EQ(all.size(), 20u);
+  EXPECT_EQ(std::unique(all.begin(), all.end()), all.end());
+}
+
+TEST_P(EventLogContractTest, FailedHandlerSeesTheMessageAgain) {
+  const std::string topic = Topic("t");
+  std::atomic<int> calls{0};
+  absl::Mutex mu;
+  std::vector<std::string> ok_payloads;
+  ASSERT_OK_AND_ASSIGN(auto sub, log_->Subscribe(topic, "g", [&](const EventMessage& m) {
+    if (calls.fetch_add(1) == 0) return absl::UnavailableError("first call fails");
+    absl::MutexLock lock(&mu);
+    ok_payloads.push_back(m.payload);
+    return absl::OkStatus();
+  }));
+  PublishUntilOk(log_.get(), Msg(topic, "k", "retry-me"));
+  for (int i = 0; i < 1000; ++i) {
+    {
+      absl::MutexLock lock(&mu);
+      if (!ok_payloads.empty()) break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(ok_payloads, ElementsAre("retry-me"));
+  EXPECT_GE(calls.load(), 2);
+}
+
+TEST_P(EventLogContractTest, HeadersAndKeyArrive) {
+  const std::string topic = Topic("t");
+  absl::Mutex mu;
+  std::vector<EventMessage> got;
+  ASSERT_OK_AND_ASSIGN(auto sub, log_->Subscribe(topic, "g", [&](const EventMessage& m) {
+    absl::MutexLock lock(&mu);
+    got.push_back(m);
+    return absl::OkStatus();
+  }));
+  ASSERT_OK(log_->PublishReliable(Msg(topic, "the-key", "p")));
+  for (int i = 0; i < 1000; ++i) {
+    {
+      absl::MutexLock lock(&mu);
+      if (!got.empty()) break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].topic, topic);
+  EXPECT_EQ(got[0].key, "the-key");
+  EXPECT_EQ(got[0].payload, "p");
+  EXPECT_THAT(got[0].headers,
+              ::testing::Contains(std::make_pair(std::string("traceparent"),
+                                                 std::string("00-x-y-01"))));
+}
+
+TEST_P(EventLogContractTest, NoCallsAfterUnsubscribe) {
+  const std::string topic = Topic("t");
+  Recorder rec;
+  ASSERT_OK_AND_ASSIGN(auto sub, log_->Subscribe(topic, "g", rec.Handler()));
+  ASSERT_OK(log_->PublishReliable(Msg(topic, "k", "before")));
+  EXPECT_THAT(rec.WaitFor(1), ElementsAre("before"));
+  sub.reset();
+  ASSERT_OK(log_->PublishReliable(Msg(topic, "k", "after")));
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_THAT(rec.Seen(), ElementsAre("before"));
+}
+
+TEST_P(EventLogContractTest, BadSubscriptionIsInvalidArgument) {
+  EXPECT_THAT(log_->Subscribe("", "g", [](const EventMessage&) { return absl::OkStatus(); }),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(log_->Subscribe(Topic("t"), "", [](const EventMessage&) { return absl::OkStatus(); }),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(EventLogContractTest, PingAnswers) { EXPECT_OK(log_->Ping()); }
+
+}  // namespace alerthub

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs every Debian package that AlertHub's build, tests, local servers and
+# benchmarks need. Idempotent and quiet: when everything is present it only runs
+# `dpkg-query` and returns in well under a second.
+#
+# Usage: tools/bootstrap.sh            (as root, or with sudo available)
+set -euo pipefail
+
+PACKAGES=(
+  # Build: offline Bazel and the system libraries wrapped in bazel/BUILD.bazel.
+  bazel-bootstrap bazel-platforms bazel-rules-java g++ pkg-config git ca-certificates
+  libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
+  libboost-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libsodium-dev
+  libkainjow-mustache-dev libpq-dev libhiredis-dev librdkafka-dev librabbitmq-dev
+  pybind11-dev python3-dev
+  # Tests: real clients and real servers.
+  curl sqlite3 python3-pytest python3-requests python3-websockets python3-grpcio
+  python3-confluent-kafka python3-pika python3-psycopg2 python3-redis python3-aiosmtpd
+  postgresql redis-server rabbitmq-server kcat prometheus
+  # Benchmarks.
+  wrk prometheus-alertmanager hyperfine
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "bootstrap: installing ${#missing[@]} Debian packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# Server packages must not start their daemons at install time; tests start
+# private instances on free ports.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
