@@ -25,6 +25,7 @@ _LIBS = {
         "absl_flags",
         "absl_flags_parse",
         "absl_flags_usage",
+        "absl_flags_reflection",
         "absl_cleanup",
         "absl_optional",
         "absl_span",

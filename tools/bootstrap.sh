@@ -19,7 +19,7 @@ PACKAGES=(
   python3-confluent-kafka python3-pika python3-psycopg2 python3-redis python3-aiosmtpd
   postgresql redis-server rabbitmq-server kcat prometheus
   # Benchmarks.
-  wrk prometheus-alertmanager hyperfine
+  wrk prometheus-alertmanager hyperfine bc
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README): sets up a fresh Debian bookworm machine and runs
-# AlertHub's whole test suite — every Bazel test, the examples and a smoke run
-# of every benchmark — then prints one summary line:
+# AlertHub's whole test suite — every Bazel test, the end-to-end suite against
+# the real daemon, the examples and a smoke run of every benchmark — then
+# prints one summary line:
 #   "alerthub: N passed, M failed"
 #
 # Usage: tools/test.sh        (CI runs it through .ci/run)
@@ -10,36 +11,47 @@ cd "$(dirname "$0")/.."
 
 tools/bootstrap.sh || { echo "bootstrap failed" >&2; exit 1; }
 
-log_dir=$(mktemp -d)
-trap 'rm -rf "$log_dir"' EXIT
-failed_steps=()
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failed_steps=0
+script_steps=0
 
-step() {  # step NAME COMMAND...: runs a step, records failure, keeps going
+step() {  # step NAME COMMAND...: runs one step, counts it, keeps going
   local name=$1; shift
   echo "== $name"
+  script_steps=$((script_steps + 1))
   if ! "$@"; then
-    failed_steps+=("$name")
+    failed_steps=$((failed_steps + 1))
     echo "== $name: FAILED" >&2
   fi
 }
 
+bazel_test_ok=1
 # 1. Unit, contract and cross-component tests (hermetic).
-step "bazel test //..." tools/bazel.sh test //... --nocache_test_results --keep_going
+echo "== bazel test //..."
+tools/bazel.sh test //... --nocache_test_results --keep_going || bazel_test_ok=0
+testlogs=$(tools/bazel.sh info bazel-testlogs 2>/dev/null)
+bin=$(tools/bazel.sh info -c opt bazel-bin 2>/dev/null)
 
-# 2. Examples, as a user runs them.
-step "build examples and benchmarks" tools/bazel.sh build -c opt //examples/... //benchmarks/...
+# 2. Optimized binaries: the daemon, examples, benchmarks.
+step "build daemons, examples and benchmarks" \
+  tools/bazel.sh build -c opt //daemons/... //examples/... //benchmarks/...
+
+# 3. End to end against the real daemon (real HTTP and WebSocket clients).
+echo "== end-to-end suite (pytest)"
+ALERTHUB_BIN="$bin/daemons/alerthub/alerthub" /usr/bin/python3 -m pytest tests/e2e -q \
+  -p no:cacheprovider --junitxml="$work/e2e.xml"
+e2e_rc=$?
+[ $e2e_rc -eq 0 ] || [ -f "$work/e2e.xml" ] || failed_steps=$((failed_steps + 1))
+
+# 4. Examples, as a user runs them.
 step "example: embedded client" \
-  bazel-bin/examples/embedded/embedded_example --store="sqlite://$log_dir/example.db"
+  "$bin/examples/embedded/embedded_example" --store="sqlite://$work/example.db"
 
-# 3. Each benchmark on a tiny input (numbers come from docs/benchmarks.md's commands).
-step "benchmark smoke: submit" \
-  bazel-bin/benchmarks/submit_benchmark --benchmark_min_time=0.01
+# 5. Each benchmark on a tiny input (the numbers come from docs/benchmarks.md).
+step "benchmark smoke: submit" "$bin/benchmarks/submit_benchmark" --benchmark_min_time=0.01
 
-python3 tools/test_summary.py bazel-testlogs "${#failed_steps[@]}" \
-  "$(( 2 ))"
-status=$?
-if [ ${#failed_steps[@]} -gt 0 ]; then
-  printf 'failed step: %s\n' "${failed_steps[@]}" >&2
-  exit 1
-fi
-exit $status
+[ $bazel_test_ok -eq 1 ] || echo "bazel test reported failures" >&2
+python3 tools/test_summary.py --testlogs "$testlogs" --junit "$work/e2e.xml" \
+  --script-steps "$script_steps" --failed-steps "$failed_steps" \
+  --bazel-ok "$bazel_test_ok"

@@ -1,48 +1,69 @@
 #!/usr/bin/env python3
-"""Prints the test run's summary line from Bazel's JUnit XML files.
+"""Prints the test run's summary line from JUnit XML files.
 
-Usage: test_summary.py TESTLOGS_DIR FAILED_STEPS SCRIPT_STEPS
-
-Counts every GoogleTest case in TESTLOGS_DIR/**/test.xml, adds the script
-steps (examples, benchmark smoke runs: SCRIPT_STEPS in all, FAILED_STEPS of
-them failed) and prints "alerthub: N passed, M failed[, K skipped]". Exits 1
-when anything failed or nothing ran.
+Counts every GoogleTest case under --testlogs (Bazel's test.xml files), every
+case of each --junit file (pytest), and the script steps (examples, benchmark
+smoke runs), then prints "alerthub: N passed, M failed[, K skipped]". Exits 1
+when anything failed, when Bazel reported a failure the XML does not show
+(a test that did not build), or when nothing ran.
 """
+import argparse
 import pathlib
 import sys
 import xml.etree.ElementTree as ET
 
 
+def count_cases(root, failures):
+    passed = failed = skipped = 0
+    for case in root.iter("testcase"):
+        name = f"{case.get('classname')}.{case.get('name')}"
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed += 1
+            failures.append(name)
+        elif case.find("skipped") is not None or case.get("result") == "skipped" \
+                or case.get("status") == "notrun":
+            skipped += 1
+        else:
+            passed += 1
+    return passed, failed, skipped
+
+
 def main() -> int:
-    logs = pathlib.Path(sys.argv[1])
-    failed_steps = int(sys.argv[2])
-    script_steps = int(sys.argv[3])
+    p = argparse.ArgumentParser()
+    p.add_argument("--testlogs", default="")
+    p.add_argument("--junit", action="append", default=[])
+    p.add_argument("--script-steps", type=int, default=0)
+    p.add_argument("--failed-steps", type=int, default=0)
+    p.add_argument("--bazel-ok", type=int, default=1)
+    a = p.parse_args()
+
+    files = []
+    if a.testlogs:
+        files += sorted(pathlib.Path(a.testlogs).glob("**/test.xml"))
+    files += [pathlib.Path(f) for f in a.junit]
     passed = failed = skipped = 0
     failures = []
-    for xml in sorted(logs.glob("**/test.xml")):
+    for f in files:
+        if not f.exists():
+            failed += 1
+            failures.append(f"{f}: missing (the suite did not run)")
+            continue
         try:
-            root = ET.parse(xml).getroot()
+            root = ET.parse(f).getroot()
         except ET.ParseError:
             failed += 1
-            failures.append(f"{xml.parent}: unreadable test.xml")
+            failures.append(f"{f}: unreadable")
             continue
-        cases = list(root.iter("testcase"))
-        if not cases:  # a test binary that crashed before writing cases
-            if root.get("failures", "0") != "0" or root.get("errors", "0") != "0":
-                failed += 1
-                failures.append(str(xml.parent))
-            continue
-        for case in cases:
-            if case.find("failure") is not None or case.find("error") is not None:
-                failed += 1
-                failures.append(f"{case.get('classname')}.{case.get('name')}")
-            elif case.get("result") == "skipped" or case.find("skipped") is not None \
-                    or case.get("status") == "notrun":
-                skipped += 1
-            else:
-                passed += 1
-    passed += script_steps - failed_steps
-    failed += failed_steps
+        pa, fa, sk = count_cases(root, failures)
+        if pa + fa + sk == 0 and (root.get("failures", "0") != "0" or root.get("errors", "0") != "0"):
+            fa = 1
+            failures.append(f"{f}: failed before running a case")
+        passed, failed, skipped = passed + pa, failed + fa, skipped + sk
+    passed += a.script_steps - a.failed_steps
+    failed += a.failed_steps
+    if not a.bazel_ok and failed == 0:
+        failed += 1
+        failures.append("bazel test: a target failed to build or run (see above)")
     for f in failures:
         print(f"FAILED: {f}")
     line = f"alerthub: {passed} passed, {failed} failed"

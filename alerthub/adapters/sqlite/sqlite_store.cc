@@ -1,7 +1,7 @@
 #include "alerthub/adapters/sqlite/sqlite_store.h"
 
 #include <algorithm>
-#include <deque>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,25 +64,13 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view in, absl::string_vie
 
 // --- Submissions -------------------------------------------------------------
 
-// A submission with its JSON already rendered, so the writer's critical
-// section does SQLite work only.
+// A submission with its JSON documents, rendered outside the writer's
+// critical section (by the caller when it supplied them).
 struct PreparedRow {
   const SubmissionWrite* write;
-  std::string notification_doc;
-  std::string event_doc;
+  absl::string_view notification_doc;
+  absl::string_view event_doc;
 };
-
-// One CommitSubmissions call waiting in the group-commit queue.
-struct PendingCommit {
-  std::vector<PreparedRow> rows;
-  std::vector<SubmissionOutcome> outcomes;  // valid when status is OK
-  absl::Status status;
-  bool done = false;  // set by the leader that wrote it
-};
-
-// A group never grows past this many submissions (unless one call alone is
-// bigger), which bounds the latency a call can add to the ones behind it.
-constexpr size_t kMaxGroupRows = 4096;
 
 constexpr absl::string_view kInsertNotificationSql =
     "INSERT INTO notifications (id, tenant_id, type, status, priority, dedup_key, "
@@ -116,11 +104,12 @@ absl::Status WithSubmissionContext(const absl::Status& s, size_t index,
 // Writes the rows of one call. Duplicates (by tenant and dedup key, against
 // the table as it stands inside this transaction, so earlier rows of the same
 // call and group count) write nothing and report the original's id.
-absl::Status WriteRows(SubmissionStatements& st, PendingCommit& call, int64_t now) {
-  call.outcomes.clear();
-  call.outcomes.reserve(call.rows.size());
-  for (size_t i = 0; i < call.rows.size(); ++i) {
-    const PreparedRow& row = call.rows[i];
+absl::Status WriteRows(SubmissionStatements& st, absl::Span<const PreparedRow> rows,
+                       int64_t now, std::vector<SubmissionOutcome>* outcomes) {
+  outcomes->clear();
+  outcomes->reserve(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const PreparedRow& row = rows[i];
     const Notification& n = row.write->notification;
     Statement& ins = st.insert_notification;
     ins.Reset();
@@ -148,7 +137,7 @@ absl::Status WriteRows(SubmissionStatements& st, PendingCommit& call, int64_t no
             "submissions[", i, "]: insert of \"", n.id,
             "\" was skipped but no notification has its dedup key"));
       }
-      call.outcomes.push_back({std::string(sel.ColumnText(0)), /*duplicate=*/true});
+      outcomes->push_back({std::string(sel.ColumnText(0)), /*duplicate=*/true});
       continue;
     }
 
@@ -173,7 +162,7 @@ absl::Status WriteRows(SubmissionStatements& st, PendingCommit& call, int64_t no
     s = ob.Run();
     if (!s.ok()) return WithSubmissionContext(s, i, n);
 
-    call.outcomes.push_back({n.id, /*duplicate=*/false});
+    outcomes->push_back({n.id, /*duplicate=*/false});
   }
   return absl::OkStatus();
 }
@@ -247,7 +236,13 @@ class SqliteStoreImpl final : public SqliteStore {
   explicit SqliteStoreImpl(std::shared_ptr<Database> db) : db_(std::move(db)) {}
 
   absl::Status CreateTenant(const Tenant& tenant) override {
-    const std::string settings = TenantSettingsToJson(tenant.settings).dump();
+    std::string settings;
+    try {
+      settings = TenantSettingsToJson(tenant.settings).dump();
+    } catch (const nlohmann::json::exception& e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tenant settings cannot be stored as JSON: ", e.what()));
+    }
     absl::Status s = db_->Write([&](Connection& c) -> absl::Status {
       ALERTHUB_ASSIGN_OR_RETURN(
           Statement st, c.Prepare("INSERT INTO tenants (id, name, settings, created_at) "
@@ -367,44 +362,50 @@ class SqliteStoreImpl final : public SqliteStore {
   absl::StatusOr<std::vector<SubmissionOutcome>> CommitSubmissions(
       absl::Span<const SubmissionWrite> submissions) override {
     if (submissions.empty()) return std::vector<SubmissionOutcome>();
-    // Render JSON before queueing: callers do it in parallel, and the writer's
-    // critical section is left with SQLite work only.
-    PendingCommit call;
-    call.rows.reserve(submissions.size());
+    // Documents the caller did not render are rendered here, before taking
+    // the writer.
+    std::vector<PreparedRow> rows;
+    rows.reserve(submissions.size());
+    std::vector<std::string> rendered;
+    rendered.reserve(2 * submissions.size());
     for (size_t i = 0; i < submissions.size(); ++i) {
       const SubmissionWrite& w = submissions[i];
       if (w.notification.id.empty() || w.notification.tenant_id.empty()) {
         return absl::InvalidArgumentError(absl::StrCat(
             "submissions[", i, "]: notification id and tenant_id must be set"));
       }
-      call.rows.push_back({&w, NotificationToJson(w.notification).dump(),
-                           CloudEventToJson(w.accepted_event).dump()});
+      PreparedRow row{&w, w.notification_json, w.accepted_event_json};
+      try {
+        if (row.notification_doc.empty()) {
+          rendered.push_back(NotificationToJson(w.notification).dump());
+          row.notification_doc = rendered.back();
+        }
+        if (row.event_doc.empty()) {
+          rendered.push_back(CloudEventToJson(w.accepted_event).dump());
+          row.event_doc = rendered.back();
+        }
+      } catch (const nlohmann::json::exception& e) {
+        // dump() throws on strings that are not valid UTF-8.
+        return absl::InvalidArgumentError(
+            absl::StrCat("submissions[", i, "]: cannot be stored as JSON: ", e.what()));
+      }
+      rows.push_back(row);
     }
 
-    commit_mu_.Lock();
-    commit_queue_.push_back(&call);
-    WaitArgs args{&commit_queue_, &call};
-    commit_mu_.Await(absl::Condition(&LeaderOrDone, &args));
-    if (!call.done) {
-      // This call leads: it writes itself and the calls queued behind it.
-      std::vector<PendingCommit*> group;
-      size_t rows = 0;
-      for (PendingCommit* next : commit_queue_) {
-        if (!group.empty() && rows + next->rows.size() > kMaxGroupRows) break;
-        group.push_back(next);
-        rows += next->rows.size();
-      }
-      commit_mu_.Unlock();
-      WriteGroup(group);
-      commit_mu_.Lock();
-      for (size_t i = 0; i < group.size(); ++i) {
-        commit_queue_.front()->done = true;
-        commit_queue_.pop_front();
-      }
-    }
-    commit_mu_.Unlock();
-    if (!call.status.ok()) return call.status;
-    return std::move(call.outcomes);
+    // One transaction for all of them (the pipeline's GroupCommitter merges
+    // concurrent callers into one call).
+    std::vector<SubmissionOutcome> outcomes;
+    const int64_t now = Micros(db_->clock().Now());
+    ALERTHUB_RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
+      ALERTHUB_ASSIGN_OR_RETURN(Statement ins_n, c.Prepare(kInsertNotificationSql));
+      ALERTHUB_ASSIGN_OR_RETURN(Statement sel, c.Prepare(kSelectByDedupSql));
+      ALERTHUB_ASSIGN_OR_RETURN(Statement ins_e, c.Prepare(kInsertEventSql));
+      ALERTHUB_ASSIGN_OR_RETURN(Statement ins_o, c.Prepare(kInsertOutboxSql));
+      SubmissionStatements st{std::move(ins_n), std::move(sel), std::move(ins_e),
+                              std::move(ins_o)};
+      return WriteRows(st, rows, now, &outcomes);
+    }));
+    return outcomes;
   }
 
   absl::StatusOr<Notification> GetNotification(absl::string_view tenant_id,
@@ -495,6 +496,9 @@ class SqliteStoreImpl final : public SqliteStore {
     if (max <= 0) {
       return absl::InvalidArgumentError(absl::StrCat("max must be positive, got ", max));
     }
+    if (lease <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("lease must be positive");
+    }
     const absl::Time now = db_->clock().Now();
     std::vector<OutboxRecord> records;
     ALERTHUB_RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
@@ -519,7 +523,8 @@ class SqliteStoreImpl final : public SqliteStore {
         r.payload = std::string(st.ColumnBlob(3));
         records.push_back(std::move(r));
       }
-    }));
+      // A lost claim only lets a message be claimed again: no fsync needed.
+    }, sqlite_internal::Database::Durability::kRelaxed));
     // RETURNING comes in no particular order.
     std::sort(records.begin(), records.end(),
               [](const OutboxRecord& a, const OutboxRecord& b) { return a.seq < b.seq; });
@@ -539,8 +544,9 @@ class SqliteStoreImpl final : public SqliteStore {
         st.BindInt64(2, now);
         ALERTHUB_RETURN_IF_ERROR(st.Run());
       }
+      // A lost mark republishes the message (at-least-once): no fsync needed.
       return absl::OkStatus();
-    });
+    }, sqlite_internal::Database::Durability::kRelaxed);
   }
 
   absl::StatusOr<int64_t> CountOutboxPending() override {
@@ -581,57 +587,6 @@ class SqliteStoreImpl final : public SqliteStore {
   int SchemaVersion() const override { return db_->schema_version(); }
 
  private:
-  struct WaitArgs {
-    const std::deque<PendingCommit*>* queue;
-    const PendingCommit* call;
-  };
-  // Evaluated by commit_mu_ while held.
-  static bool LeaderOrDone(WaitArgs* args) {
-    return args->call->done || args->queue->front() == args->call;
-  }
-
-  // Writes `group` in one transaction and sets every call's status and
-  // outcomes. A call that fails on its own (a taken id: kAlreadyExists) is
-  // taken out and the transaction is redone without it, so it fails alone.
-  // Savepoints would do the same without the redo, but they copy every page
-  // a call touches to a statement journal, which costs every commit.
-  void WriteGroup(const std::vector<PendingCommit*>& group) {
-    std::vector<PendingCommit*> pending = group;
-    while (!pending.empty()) {
-      const int64_t now = Micros(db_->clock().Now());
-      PendingCommit* failed = nullptr;
-      absl::Status txn = db_->Write([&](Connection& c) -> absl::Status {
-        ALERTHUB_ASSIGN_OR_RETURN(Statement ins_n, c.Prepare(kInsertNotificationSql));
-        ALERTHUB_ASSIGN_OR_RETURN(Statement sel, c.Prepare(kSelectByDedupSql));
-        ALERTHUB_ASSIGN_OR_RETURN(Statement ins_e, c.Prepare(kInsertEventSql));
-        ALERTHUB_ASSIGN_OR_RETURN(Statement ins_o, c.Prepare(kInsertOutboxSql));
-        SubmissionStatements st{std::move(ins_n), std::move(sel), std::move(ins_e),
-                                std::move(ins_o)};
-        for (PendingCommit* call : pending) {
-          call->status = WriteRows(st, *call, now);
-          if (!call->status.ok()) {
-            failed = call;
-            return call->status;
-          }
-        }
-        return absl::OkStatus();
-      });
-      if (txn.ok()) return;
-      const bool call_specific = failed != nullptr &&
-                                 (txn.code() == absl::StatusCode::kAlreadyExists ||
-                                  txn.code() == absl::StatusCode::kInvalidArgument);
-      if (!call_specific || pending.size() == 1) {
-        // Nothing was written: every call fails with the transaction's error
-        // (the failed call keeps its own).
-        for (PendingCommit* call : pending) {
-          if (call != failed) call->status = txn;
-        }
-        return;
-      }
-      pending.erase(std::find(pending.begin(), pending.end(), failed));
-    }
-  }
-
   absl::StatusOr<Tenant> ReadTenant(absl::string_view sql, absl::string_view key,
                                     absl::string_view key_name) {
     std::optional<Tenant> tenant;
@@ -667,11 +622,6 @@ class SqliteStoreImpl final : public SqliteStore {
   }
 
   const std::shared_ptr<Database> db_;
-
-  // Group commit: calls queue here; the one at the front writes itself and
-  // those behind it, then hands the lead to the next.
-  absl::Mutex commit_mu_;
-  std::deque<PendingCommit*> commit_queue_ ABSL_GUARDED_BY(commit_mu_);
 };
 
 }  // namespace

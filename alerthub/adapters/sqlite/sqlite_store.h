@@ -21,7 +21,8 @@
 // fails alone.
 //
 // Opening applies pending schema migrations (table `schema_migrations`), and
-// fails with kFailedPrecondition on a database written by a newer schema.
+// fails with kFailedPrecondition on a database written by a newer schema. The
+// tables and why each index exists: internal/schema.cc.
 //
 // Thread-safe. Several processes may open the same file: writes wait up to
 // `busy_timeout` for each other and then fail with kUnavailable.

@@ -196,7 +196,7 @@ TEST(OpenSqliteStoreTest, AFileThatIsNotADatabaseIsDataLoss) {
   EXPECT_THAT(OpenSqliteStore(Options(path, nullptr)), StatusIs(StatusCode::kDataLoss));
 }
 
-TEST(OpenSqliteStoreTest, FileStoreUsesWal) {
+TEST(OpenSqliteStoreTest, FileStoreUsesWalAnd8KiBPages) {
   const std::string path = TempDbPath("wal");
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStore> store,
                        OpenSqliteStore(Options(path, nullptr)));
@@ -206,6 +206,10 @@ TEST(OpenSqliteStoreTest, FileStoreUsesWal) {
   ASSERT_OK_AND_ASSIGN(bool row, s.Step());
   ASSERT_TRUE(row);
   EXPECT_EQ(s.ColumnText(0), "wal");
+  ASSERT_OK_AND_ASSIGN(Statement page, raw->Prepare("PRAGMA page_size"));
+  ASSERT_OK_AND_ASSIGN(row, page.Step());
+  ASSERT_TRUE(row);
+  EXPECT_EQ(page.ColumnInt64(0), 8192);
 }
 
 // --- Migrations -------------------------------------------------------------------------
@@ -580,6 +584,12 @@ TEST(SqliteStoreTest, BadArgumentsAreInvalidArgument) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStore> store,
                        OpenSqliteStore(Options(":memory:", &clock)));
   EXPECT_THAT(store->ClaimOutbox(0, absl::Seconds(1)), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(store->ClaimOutbox(1, absl::ZeroDuration()),
+              StatusIs(StatusCode::kInvalidArgument));
+  SubmissionWrite bad_utf8 = MakeSubmission("t", clock.Now());
+  bad_utf8.notification.title = "\xff\xfe";
+  EXPECT_THAT(store->CommitSubmissions({bad_utf8}),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("submissions[0]")));
   SubmissionWrite no_id = MakeSubmission("t", clock.Now());
   no_id.notification.id.clear();
   EXPECT_THAT(store->CommitSubmissions({no_id}),

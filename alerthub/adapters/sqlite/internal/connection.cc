@@ -55,7 +55,7 @@ Statement::Statement(Statement&& other) noexcept
 
 Statement& Statement::operator=(Statement&& other) noexcept {
   if (this != &other) {
-    this->~Statement();
+    Release();
     db_ = other.db_;
     stmt_ = std::exchange(other.stmt_, nullptr);
     bind_rc_ = other.bind_rc_;
@@ -64,10 +64,13 @@ Statement& Statement::operator=(Statement&& other) noexcept {
   return *this;
 }
 
-Statement::~Statement() {
+Statement::~Statement() { Release(); }
+
+void Statement::Release() {
   if (stmt_ != nullptr) {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
+    stmt_ = nullptr;
   }
 }
 

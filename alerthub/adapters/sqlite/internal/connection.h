@@ -95,6 +95,8 @@ class Statement {
 
  private:
   void NoteBind(int rc, int index);
+  // Hands the statement back to the cache: reset, bindings cleared.
+  void Release();
 
   sqlite3* db_;
   sqlite3_stmt* stmt_;

@@ -47,8 +47,12 @@ absl::Status EnableWal(Connection& conn) {
 
 }  // namespace
 
-Database::Database(Clock* clock, bool in_memory, std::unique_ptr<Connection> writer)
-    : clock_(clock), in_memory_(in_memory), writer_(std::move(writer)) {}
+Database::Database(Clock* clock, bool in_memory, bool synchronous_full,
+                   std::unique_ptr<Connection> writer)
+    : clock_(clock),
+      in_memory_(in_memory),
+      synchronous_full_(synchronous_full),
+      writer_(std::move(writer)) {}
 
 Database::~Database() = default;
 
@@ -75,7 +79,8 @@ absl::StatusOr<std::shared_ptr<Database>> Database::Open(const DatabaseOptions& 
   ALERTHUB_ASSIGN_OR_RETURN(
       int version, ApplyMigrations(*writer, StoreMigrations(), options.clock->Now()));
 
-  std::shared_ptr<Database> db(new Database(options.clock, in_memory, std::move(writer)));
+  std::shared_ptr<Database> db(
+      new Database(options.clock, in_memory, options.synchronous_full, std::move(writer)));
   db->schema_version_ = version;
   if (!in_memory) {
     for (int i = 0; i < options.read_connections; ++i) {
@@ -91,18 +96,24 @@ absl::StatusOr<std::shared_ptr<Database>> Database::Open(const DatabaseOptions& 
   return db;
 }
 
-absl::Status Database::Write(absl::FunctionRef<absl::Status(Connection&)> body) {
+absl::Status Database::Write(absl::FunctionRef<absl::Status(Connection&)> body,
+                             Durability durability) {
   absl::MutexLock lock(&writer_mu_);
   Connection& conn = *writer_;
-  ALERTHUB_RETURN_IF_ERROR(conn.Run("BEGIN IMMEDIATE"));
-  absl::Status status = body(conn);
+  const bool relax = durability == Durability::kRelaxed && synchronous_full_ && !in_memory_;
+  if (relax) ALERTHUB_RETURN_IF_ERROR(conn.Run("PRAGMA synchronous=NORMAL"));
+  absl::Status status = conn.Run("BEGIN IMMEDIATE");
   if (status.ok()) {
-    status = conn.Run("COMMIT");
-    if (status.ok()) return status;
+    status = body(conn);
+    if (status.ok()) status = conn.Run("COMMIT");
+    // Some errors (I/O, a full disk, SQLITE_BUSY on commit) already rolled the
+    // transaction back; ROLLBACK would then fail with "no transaction".
+    if (!status.ok() && !conn.InAutocommit()) conn.Run("ROLLBACK").IgnoreError();
   }
-  // Some errors (I/O, a full disk, SQLITE_BUSY on commit) already rolled the
-  // transaction back; ROLLBACK would then fail with "no transaction".
-  if (!conn.InAutocommit()) conn.Run("ROLLBACK").IgnoreError();
+  if (relax) {
+    absl::Status restored = conn.Run("PRAGMA synchronous=FULL");
+    if (status.ok()) status = restored;
+  }
   return status;
 }
 

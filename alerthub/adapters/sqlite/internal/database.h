@@ -61,9 +61,21 @@ class Database {
   bool in_memory() const { return in_memory_; }
   int schema_version() const { return schema_version_; }
 
+  // How a Write's commit reaches the disk.
+  enum class Durability {
+    kDefault,  // as opened: with synchronous=FULL, fsync before returning
+    // No fsync at commit (synchronous=NORMAL for this transaction): a power
+    // loss may undo it, a process crash cannot. For bookkeeping whose loss
+    // only repeats work (outbox claims and sent marks: at-least-once), so it
+    // does not add an fsync to every relay round. A later default-durability
+    // commit makes it durable too (the WAL is sequential).
+    kRelaxed,
+  };
+
   // Runs `body` on the writer inside BEGIN IMMEDIATE ... COMMIT; rolls back
   // and returns body's error when it fails. Calls are serialized.
-  absl::Status Write(absl::FunctionRef<absl::Status(Connection&)> body)
+  absl::Status Write(absl::FunctionRef<absl::Status(Connection&)> body,
+                     Durability durability = Durability::kDefault)
       ABSL_LOCKS_EXCLUDED(writer_mu_);
 
   // Runs `body` on an idle reader (waiting for one), or on the writer when
@@ -73,13 +85,15 @@ class Database {
       ABSL_LOCKS_EXCLUDED(writer_mu_, pool_mu_);
 
  private:
-  Database(Clock* clock, bool in_memory, std::unique_ptr<Connection> writer);
+  Database(Clock* clock, bool in_memory, bool synchronous_full,
+           std::unique_ptr<Connection> writer);
   bool HasIdleReader() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool_mu_) {
     return !idle_readers_.empty();
   }
 
   Clock* const clock_;
   const bool in_memory_;
+  const bool synchronous_full_;
   int schema_version_ = 0;  // set by Open()
 
   absl::Mutex writer_mu_;

@@ -1,0 +1,33 @@
+// Principal: who a request acts as, once its credential has been verified.
+//
+// Every authenticator (API keys today, JWT access tokens later) produces one,
+// and everything downstream (tenant scoping, role checks, audit) reads only
+// this, never the credential.
+//
+//   ALERTHUB_ASSIGN_OR_RETURN(Principal who, authenticator.Authenticate(token));
+//   store->GetNotification(who.tenant_id, id);
+#ifndef ALERTHUB_AUTH_PRINCIPAL_H_
+#define ALERTHUB_AUTH_PRINCIPAL_H_
+
+#include <string>
+
+#include "alerthub/model/tenant.h"
+
+namespace alerthub {
+
+struct Principal {
+  // The tenant every query of the request is scoped to.
+  std::string tenant_id;
+  // The API key that authenticated the request; empty for other credentials.
+  std::string key_id;
+  // What the principal may do (owner > admin > member > viewer).
+  Role role = Role::kViewer;
+  // Who, for audit logs: "apikey:<key id>" (later "user:<user id>").
+  std::string subject;
+
+  bool operator==(const Principal& other) const = default;
+};
+
+}  // namespace alerthub
+
+#endif  // ALERTHUB_AUTH_PRINCIPAL_H_
