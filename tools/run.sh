@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
 # The run command (README): sets up a fresh Debian bookworm machine, builds
-# AlertHub and runs it on its embedded defaults (SQLite under
-# ./alerthub-data, in-process bus, in-memory Kv).
+# AlertHub and runs the all-in-one daemon on its embedded defaults — SQLite
+# under ./alerthub-data, in-process bus, in-memory Kv — on port 8080.
 #
-# Until the all-in-one daemon lands this runs the embedded example, which
-# submits a notification through alerthub::Client, reads it back with its
-# events and watches its status.
+# Extra arguments go to the daemon (see `alerthub --help`), e.g.
+#   tools/run.sh --http_port=9000 --data_dir=/var/lib/alerthub
+# Every flag can also be set as an ALERTHUB_<FLAG> environment variable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/bootstrap.sh
-tools/bazel.sh build -c opt //examples/embedded:embedded_example
-data_dir="${ALERTHUB_DATA_DIR:-./alerthub-data}"
-mkdir -p "$data_dir"
-exec bazel-bin/examples/embedded/embedded_example \
-  --store="sqlite://$(cd "$data_dir" && pwd)/alerthub.db" "$@"
+tools/bazel.sh build -c opt //daemons/alerthub
+bin="$(tools/bazel.sh info -c opt bazel-bin 2>/dev/null)/daemons/alerthub/alerthub"
+exec "$bin" --data_dir="${ALERTHUB_DATA_DIR:-./alerthub-data}" "$@"

@@ -1,0 +1,72 @@
+// The router application: an Engine, API-key authentication, the router's
+// routes and the HTTP server, started together and stopped gracefully. The
+// all-in-one `alerthub` daemon and `alerthub-router` are main() plus flags
+// around RunRouterApp().
+//
+//   AppOptions options;
+//   options.engine.store = "sqlite:///var/lib/alerthub/alerthub.db";
+//   options.http.port = 8080;
+//   return RunRouterApp(options).ok() ? 0 : 1;   // until SIGTERM/SIGINT
+#ifndef ALERTHUB_SERVER_APP_H_
+#define ALERTHUB_SERVER_APP_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "alerthub/auth/api_keys.h"
+#include "alerthub/engine/engine.h"
+#include "alerthub/server/http/http_server.h"
+#include "alerthub/server/metrics/metrics.h"
+#include "alerthub/server/router_service.h"
+
+namespace alerthub::server {
+
+struct AppOptions {
+  EngineOptions engine;
+  http::HttpServerOptions http;
+  // Create tenant "default" and an owner API key when the store has no
+  // tenant of that name, print the key once and write it to this file
+  // (mode 0600). Empty: no bootstrap.
+  std::string bootstrap_key_file;
+  // How long shutdown waits for in-flight requests.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  RouterServiceOptions service;
+};
+
+// A started application. Destroying it shuts it down gracefully.
+class RouterApp {
+ public:
+  static absl::StatusOr<std::unique_ptr<RouterApp>> Start(AppOptions options);
+  ~RouterApp();
+
+  int port() const { return server_->port(); }
+  Engine& engine() { return *engine_; }
+  // Stops accepting, finishes in-flight requests (up to the grace period),
+  // closes WebSockets with 1001, then stops the engine. Idempotent.
+  void Shutdown();
+
+ private:
+  RouterApp() = default;
+
+  AppOptions options_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<ApiKeyAuthenticator> auth_;
+  std::unique_ptr<metrics::Registry> registry_;
+  std::unique_ptr<RouterService> service_;
+  std::unique_ptr<http::HttpServer> server_;
+  bool stopped_ = false;
+};
+
+// Creates the bootstrap tenant and owner key when absent (see AppOptions).
+// Returns the plaintext key when one was created, empty otherwise.
+absl::StatusOr<std::string> BootstrapTenant(Engine& engine, const std::string& key_file);
+
+// Starts the app, logs where it listens, waits for SIGTERM or SIGINT, then
+// shuts down gracefully.
+absl::Status RunRouterApp(AppOptions options);
+
+}  // namespace alerthub::server
+
+#endif  // ALERTHUB_SERVER_APP_H_

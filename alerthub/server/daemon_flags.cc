@@ -1,0 +1,71 @@
+#include "alerthub/server/daemon_flags.h"
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "alerthub/server/env_flags.h"
+
+ABSL_FLAG(std::string, store, "", "Store URL (sqlite:///path.db, postgres://...).");
+ABSL_FLAG(std::string, bus, "inproc://", "Event bus URL (inproc://, kafka://host:9092).");
+ABSL_FLAG(std::string, queue, "sql://", "Delivery task queue URL (sql://, amqp://host:5672).");
+ABSL_FLAG(std::string, kv, "memory://",
+          "Kv URL for rate limits, the dedup window and realtime updates (memory://, redis://).");
+ABSL_FLAG(std::string, http_address, "0.0.0.0", "Address the HTTP server binds.");
+ABSL_FLAG(int, http_port, 8080, "HTTP port for every REST route and the WebSocket.");
+ABSL_FLAG(int, handler_threads, 64,
+          "Threads that run request handlers; they block on the database, and concurrent "
+          "submissions share commits, so keep this well above the core count.");
+ABSL_FLAG(int, io_threads, 0, "HTTP I/O threads; 0 means one per core.");
+ABSL_FLAG(int, http_header_timeout_ms, 10000,
+          "Close a connection whose request headers take longer than this (slowloris).");
+ABSL_FLAG(int, http_idle_timeout_s, 60, "Close keep-alive connections idle this long.");
+ABSL_FLAG(bool, access_log, true, "Write one JSON access-log line per request to stderr.");
+ABSL_FLAG(double, rate_limit_per_second, 1000,
+          "Default sustained submissions per second per tenant and per endpoint.");
+ABSL_FLAG(double, rate_limit_burst, 2000, "Default token-bucket capacity.");
+ABSL_FLAG(bool, rate_limit_enabled, true, "Apply rate limits at all.");
+ABSL_FLAG(bool, rate_limit_fail_open, true,
+          "When the Kv is unavailable, let submissions through (true) or refuse them with 503.");
+ABSL_FLAG(int, dedup_window_s, 300,
+          "Default content-dedup window in seconds; 0 disables content dedup.");
+ABSL_FLAG(int, shutdown_grace_s, 10,
+          "On SIGTERM/SIGINT, how long in-flight requests may take to finish.");
+
+namespace alerthub::server {
+
+absl::StatusOr<AppOptions> ParseDaemonFlags(int argc, char** argv, absl::string_view usage) {
+  absl::SetProgramUsageMessage(usage);
+  if (absl::Status s = ApplyEnvironmentToFlags(); !s.ok()) return s;
+  absl::ParseCommandLine(argc, argv);
+
+  AppOptions o;
+  o.engine.store = absl::GetFlag(FLAGS_store);
+  o.engine.bus = absl::GetFlag(FLAGS_bus);
+  o.engine.queue = absl::GetFlag(FLAGS_queue);
+  o.engine.kv = absl::GetFlag(FLAGS_kv);
+  RateLimitOptions& rl = o.engine.pipeline.rate_limit;
+  rl.enabled = absl::GetFlag(FLAGS_rate_limit_enabled);
+  rl.fail_open = absl::GetFlag(FLAGS_rate_limit_fail_open);
+  rl.tenant = {absl::GetFlag(FLAGS_rate_limit_per_second), absl::GetFlag(FLAGS_rate_limit_burst)};
+  rl.endpoint = rl.tenant;
+  if (rl.enabled && (!(rl.tenant.rate_per_second > 0) || !(rl.tenant.burst > 0))) {
+    return absl::InvalidArgumentError(
+        "--rate_limit_per_second and --rate_limit_burst must be positive "
+        "(use --rate_limit_enabled=false to turn limits off)");
+  }
+  if (absl::GetFlag(FLAGS_dedup_window_s) < 0) {
+    return absl::InvalidArgumentError("--dedup_window_s must be >= 0");
+  }
+  o.engine.pipeline.default_dedup_window = absl::Seconds(absl::GetFlag(FLAGS_dedup_window_s));
+  o.http.address = absl::GetFlag(FLAGS_http_address);
+  o.http.port = absl::GetFlag(FLAGS_http_port);
+  o.http.handler_threads = absl::GetFlag(FLAGS_handler_threads);
+  o.http.io_threads = absl::GetFlag(FLAGS_io_threads);
+  o.http.header_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_http_header_timeout_ms));
+  o.http.idle_timeout = absl::Seconds(absl::GetFlag(FLAGS_http_idle_timeout_s));
+  if (!absl::GetFlag(FLAGS_access_log)) o.http.access_log = nullptr;
+  o.shutdown_grace = absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s));
+  return o;
+}
+
+}  // namespace alerthub::server

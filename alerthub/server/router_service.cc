@@ -1,0 +1,551 @@
+#include "alerthub/server/router_service.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "alerthub/client.h"
+#include "alerthub/common/status.h"
+#include "alerthub/common/time.h"
+#include "alerthub/common/uuid.h"
+#include "alerthub/model/event.h"
+#include "alerthub/model/notification.h"
+#include "alerthub/pipeline/realtime.h"
+#include "alerthub/server/http/problem.h"
+#include "alerthub/server/status_http.h"
+
+namespace alerthub::server {
+namespace {
+
+using http::Request;
+using http::Response;
+using http::ResponseWriter;
+
+constexpr size_t kMaxIdempotencyKey = 256;
+
+// The body as a JSON value, or a 400/415 status naming what is wrong.
+absl::StatusOr<nlohmann::json> ParseJsonBody(const Request& req) {
+  if (std::optional<std::string> ct = req.Header("Content-Type")) {
+    std::string media = absl::AsciiStrToLower(
+        absl::StripAsciiWhitespace(absl::string_view(*ct).substr(0, ct->find(';'))));
+    if (media != "application/json" && !absl::EndsWith(media, "+json")) {
+      return absl::Status(absl::StatusCode::kInvalidArgument,
+                          absl::StrCat("unsupported Content-Type \"", media,
+                                       "\": send application/json"));
+    }
+  }
+  if (req.body.empty()) return absl::InvalidArgumentError("the request body is empty: send a JSON object");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(req.body);
+  } catch (const nlohmann::json::parse_error& e) {
+    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ...".
+    std::string what = e.what();
+    size_t pos = what.find("] ");
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed JSON: ", pos == std::string::npos ? what : what.substr(pos + 2)));
+  }
+  return j;
+}
+
+bool IsUnsupportedMediaType(const absl::Status& s) {
+  return absl::StartsWith(s.message(), "unsupported Content-Type");
+}
+
+Response ProblemOrMediaType(const absl::Status& s) {
+  Response r = ProblemFromStatus(s);
+  if (IsUnsupportedMediaType(s)) {
+    nlohmann::json body = nlohmann::json::parse(r.body);
+    body["status"] = 415;
+    body["title"] = "Unsupported Media Type";
+    body["type"] = absl::StrCat(kProblemBase, "unsupported-media-type");
+    r.status = 415;
+    r.body = body.dump();
+  }
+  return r;
+}
+
+absl::StatusOr<std::string> IdempotencyKey(const Request& req) {
+  std::optional<std::string> key = req.Header("Idempotency-Key");
+  if (!key.has_value()) return std::string();
+  bool printable = !key->empty() && key->size() <= kMaxIdempotencyKey;
+  for (char c : *key) printable = printable && c >= 0x20 && c < 0x7f;
+  if (!printable) {
+    return InvalidArgumentWithFields(
+        "invalid Idempotency-Key header",
+        {{"Idempotency-Key", "must be 1-256 printable ASCII characters"}});
+  }
+  return *key;
+}
+
+nlohmann::json SubmitBody(const SubmitResult& r) {
+  nlohmann::json j = {{"id", r.id}, {"status", std::string(NotificationStatusName(r.status))}};
+  if (r.duplicate) j["duplicate"] = true;
+  return j;
+}
+
+Response SubmitResponse(const SubmitResult& r) {
+  Response res = JsonResponse(r.duplicate ? 200 : 202, SubmitBody(r));
+  res.headers.emplace_back("Location", absl::StrCat("/api/v1/notifications/", r.id));
+  for (auto& h : RateLimitHeaders(r.rate_limit)) res.headers.push_back(std::move(h));
+  return res;
+}
+
+// Query-parameter parsing for GET /api/v1/notifications.
+absl::StatusOr<ListOptions> ParseListQuery(const Request& req) {
+  ListOptions o;
+  std::vector<FieldError> errors;
+  for (const auto& [name, value] : req.query) {
+    if (name == "status") {
+      absl::StatusOr<NotificationStatus> s = ParseNotificationStatus(value);
+      if (s.ok()) {
+        o.status = *s;
+      } else {
+        errors.push_back({"status", std::string(s.status().message())});
+      }
+    } else if (name == "type") {
+      o.type = value;
+    } else if (name == "since") {
+      absl::StatusOr<absl::Time> t = ParseRfc3339(value);
+      if (t.ok()) {
+        o.since = *t;
+      } else {
+        errors.push_back({"since", std::string(t.status().message())});
+      }
+    } else if (name == "limit") {
+      int limit = 0;
+      if (!absl::SimpleAtoi(value, &limit) || limit < 1 || limit > 500) {
+        errors.push_back({"limit", "must be an integer between 1 and 500"});
+      } else {
+        o.limit = limit;
+      }
+    } else if (name == "cursor") {
+      if (!DecodeListCursor(value).ok()) {
+        errors.push_back({"cursor", "is malformed"});
+      } else {
+        o.cursor = value;
+      }
+    } else if (name != "api_key") {
+      errors.push_back({name, "unknown query parameter"});
+    }
+  }
+  if (!errors.empty()) return InvalidArgumentWithFields("invalid query parameters", errors);
+  return o;
+}
+
+// Query errors are 400 (the request is malformed), not 422.
+Response QueryProblem(const absl::Status& s) {
+  Response r = ProblemFromStatus(s);
+  if (r.status == 422) {
+    nlohmann::json body = nlohmann::json::parse(r.body);
+    body["status"] = 400;
+    body["title"] = "Bad Request";
+    body["type"] = absl::StrCat(kProblemBase, "invalid-parameter");
+    r.status = 400;
+    r.body = body.dump();
+  }
+  return r;
+}
+
+// Realtime updates for one WebSocket: the tenant's Kv channel, filtered.
+class UpdatesSocket final : public http::WebSocketHandler {
+ public:
+  UpdatesSocket(Kv* kv, std::string tenant_id) : kv_(kv), tenant_id_(std::move(tenant_id)) {}
+
+  void OnOpen(std::shared_ptr<http::WebSocketSession> session) override {
+    session_ = session;
+    auto state = state_;
+    absl::StatusOr<std::unique_ptr<Subscription>> sub = kv_->Subscribe(
+        UpdatesChannel(tenant_id_), [state, session](absl::string_view message) {
+          if (state->Wants(message)) session->Send(std::string(message));
+        });
+    if (!sub.ok()) {
+      session->Close(1011, "updates unavailable");
+      return;
+    }
+    subscription_ = std::move(*sub);
+  }
+
+  void OnMessage(std::string text) override {
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || j.value("type", "") != "subscribe") {
+      Reply({{"type", "error"}, {"detail", "expected {\"type\": \"subscribe\", \"filter\": {...}}"}});
+      return;
+    }
+    Filter f;
+    const nlohmann::json& filter = j.contains("filter") ? j["filter"] : nlohmann::json::object();
+    if (!filter.is_object()) {
+      Reply({{"type", "error"}, {"detail", "filter: must be an object"}});
+      return;
+    }
+    if (filter.contains("types")) {
+      if (!filter["types"].is_array()) {
+        Reply({{"type", "error"}, {"detail", "filter.types: must be an array of strings"}});
+        return;
+      }
+      for (const auto& t : filter["types"]) {
+        if (!t.is_string()) {
+          Reply({{"type", "error"}, {"detail", "filter.types: must be an array of strings"}});
+          return;
+        }
+        f.types.push_back(t.get<std::string>());
+      }
+    }
+    if (filter.contains("min_priority") && !filter["min_priority"].is_null()) {
+      absl::StatusOr<Priority> p = ParsePriority(filter["min_priority"]);
+      if (!p.ok()) {
+        Reply({{"type", "error"}, {"detail", absl::StrCat("filter.min_priority: ", p.status().message())}});
+        return;
+      }
+      f.min_priority = static_cast<int>(*p);
+    }
+    state_->Set(std::move(f));
+    Reply({{"type", "subscribed"}, {"filter", filter}});
+  }
+
+  void OnClose() override { subscription_.reset(); }
+
+ private:
+  struct Filter {
+    std::vector<std::string> types;
+    int min_priority = 0;
+  };
+  // Shared with the Kv callback, which may run after this handler is gone.
+  class State {
+   public:
+    void Set(Filter f) {
+      absl::MutexLock lock(&mu_);
+      filter_ = std::move(f);
+    }
+    bool Wants(absl::string_view message) {
+      absl::MutexLock lock(&mu_);
+      if (filter_.types.empty() && filter_.min_priority == 0) return true;
+      absl::StatusOr<StatusUpdate> u = StatusUpdateFromJson(message);
+      if (!u.ok()) return false;
+      if (static_cast<int>(u->priority) < filter_.min_priority) return false;
+      if (filter_.types.empty()) return true;
+      for (const std::string& t : filter_.types) {
+        if (t == u->notification_type) return true;
+      }
+      return false;
+    }
+
+   private:
+    absl::Mutex mu_;
+    Filter filter_ ABSL_GUARDED_BY(mu_);
+  };
+
+  void Reply(const nlohmann::json& j) {
+    if (session_ != nullptr) session_->Send(j.dump());
+  }
+
+  Kv* const kv_;
+  const std::string tenant_id_;
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+  std::shared_ptr<http::WebSocketSession> session_;
+  std::unique_ptr<Subscription> subscription_;
+};
+
+}  // namespace
+
+RouterService::RouterService(Engine* engine, ApiKeyAuthenticator* auth,
+                             metrics::Registry* registry, RouterServiceOptions options)
+    : engine_(engine), auth_(auth), registry_(registry), options_(std::move(options)) {
+  requests_ = &registry_->AddCounter("alerthub_http_requests_total", "HTTP requests served.",
+                                     {"method", "route", "code"});
+  durations_ = &registry_->AddHistogram("alerthub_http_request_duration_seconds",
+                                        "HTTP request latency in seconds.",
+                                        {"method", "route", "code"});
+  accepted_ = &registry_->AddCounter("alerthub_notifications_accepted_total",
+                                     "Notifications accepted (durably stored).", {})
+                   .WithLabels({});
+  duplicates_ = &registry_->AddCounter("alerthub_notifications_duplicate_total",
+                                       "Submissions answered as duplicates of an earlier one.", {})
+                     .WithLabels({});
+  rate_limited_ = &registry_->AddCounter("alerthub_rate_limited_total",
+                                         "Submissions refused by a rate limit.", {})
+                       .WithLabels({});
+  Engine* e = engine_;
+  registry_->AddCallbackGauge("alerthub_outbox_pending", "Outbox messages not yet published.",
+                              [e] {
+                                absl::StatusOr<int64_t> n = e->store().CountOutboxPending();
+                                return n.ok() ? static_cast<double>(*n) : -1.0;
+                              });
+  metrics::AddBuildInfo(*registry_, options_.version, options_.commit);
+}
+
+absl::StatusOr<Principal> RouterService::Authenticate(const Request& req, bool allow_query_key) {
+  absl::StatusOr<std::string> token =
+      ExtractApiKey(req.Header("X-API-Key"), req.Header("Authorization"),
+                    allow_query_key ? req.QueryParam("api_key") : std::nullopt);
+  if (!token.ok()) return token.status();
+  return auth_->Authenticate(*token);
+}
+
+void RouterService::Register(http::Router& router) {
+  router.Add("POST", "/api/v1/notifications",
+             [this](Request r, ResponseWriter w) { Submit(std::move(r), std::move(w)); },
+             {.name = "/api/v1/notifications"});
+  router.Add("GET", "/api/v1/notifications",
+             [this](Request r, ResponseWriter w) { List(std::move(r), std::move(w)); },
+             {.name = "/api/v1/notifications"});
+  router.Add("POST", "/api/v1/notifications/batch",
+             [this](Request r, ResponseWriter w) { SubmitBatch(std::move(r), std::move(w)); },
+             {.name = "/api/v1/notifications/batch"});
+  router.Add("GET", "/api/v1/notifications/{id}",
+             [this](Request r, ResponseWriter w) { Get(std::move(r), std::move(w)); },
+             {.name = "/api/v1/notifications/{id}"});
+  router.Add("GET", "/api/v1/notifications/{id}/events",
+             [this](Request r, ResponseWriter w) { Events(std::move(r), std::move(w)); },
+             {.name = "/api/v1/notifications/{id}/events"});
+  router.AddWebSocket(
+      "/api/v1/ws", [this](const Request& r) { return AcceptWebSocket(r); },
+      {.name = "/api/v1/ws"});
+}
+
+void RouterService::RegisterOperational(http::Router& router,
+                                        std::function<int64_t()> ws_connections,
+                                        std::function<int64_t()> ws_slow_closed) {
+  registry_->AddCallbackGauge("alerthub_ws_connections", "Open WebSocket connections.",
+                              [f = std::move(ws_connections)] { return static_cast<double>(f()); });
+  registry_->AddCallbackGauge(
+      "alerthub_ws_slow_consumers_closed",
+      "WebSocket connections closed (1013) because their send queue was full, since start.",
+      [f = std::move(ws_slow_closed)] { return static_cast<double>(f()); });
+  router.Add("GET", "/health/live",
+             [](Request, ResponseWriter w) {
+               std::move(w).Send(JsonResponse(200, {{"status", "ok"}}));
+             },
+             {.blocking = false, .name = "/health/live"});
+  router.Add("GET", "/health/ready",
+             [this](Request r, ResponseWriter w) { Ready(std::move(r), std::move(w)); },
+             {.name = "/health/ready"});
+  router.Add("GET", "/metrics",
+             [this](Request, ResponseWriter w) {
+               Response res;
+               res.body = registry_->Render();
+               res.content_type = std::string(metrics::kContentType);
+               std::move(w).Send(std::move(res));
+             },
+             {.name = "/metrics"});
+}
+
+void RouterService::ObserveRequest(absl::string_view method, absl::string_view route,
+                                   int status, absl::Duration duration) {
+  const std::string code = absl::StrCat(status);
+  const absl::string_view labels[] = {method, route, code};
+  requests_->WithLabels(labels).Increment();
+  durations_->WithLabels(labels).ObserveDuration(duration);
+}
+
+void RouterService::Submit(Request req, ResponseWriter writer) {
+  absl::StatusOr<Principal> who = Authenticate(req, false);
+  if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
+  absl::StatusOr<nlohmann::json> body = ParseJsonBody(req);
+  if (!body.ok()) return std::move(writer).Send(ProblemOrMediaType(body.status()));
+  absl::StatusOr<std::string> idem = IdempotencyKey(req);
+  if (!idem.ok()) return std::move(writer).Send(QueryProblem(idem.status()));
+
+  absl::StatusOr<Notification> n = NotificationFromRequestJson(*body, engine_->clock().Now());
+  if (!n.ok()) return std::move(writer).Send(ProblemFromStatus(n.status()));
+
+  SubmitContext ctx;
+  ctx.tenant_id = who->tenant_id;
+  ctx.idempotency_key = std::move(*idem);
+  ctx.traceparent = req.traceparent;
+  ctx.validated = true;
+  absl::StatusOr<SubmitResult> r = engine_->pipeline().Submit(ctx, *std::move(n));
+  if (!r.ok()) {
+    if (r.status().code() == absl::StatusCode::kResourceExhausted) rate_limited_->Increment();
+    return std::move(writer).Send(ProblemFromStatus(r.status()));
+  }
+  (r->duplicate ? duplicates_ : accepted_)->Increment();
+  std::move(writer).Send(SubmitResponse(*r));
+}
+
+void RouterService::SubmitBatch(Request req, ResponseWriter writer) {
+  absl::StatusOr<Principal> who = Authenticate(req, false);
+  if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
+  absl::StatusOr<nlohmann::json> body = ParseJsonBody(req);
+  if (!body.ok()) return std::move(writer).Send(ProblemOrMediaType(body.status()));
+  absl::StatusOr<std::string> idem = IdempotencyKey(req);
+  if (!idem.ok()) return std::move(writer).Send(QueryProblem(idem.status()));
+
+  const nlohmann::json* items = nullptr;
+  if (body->is_object() && body->contains("notifications")) {
+    items = &(*body)["notifications"];
+    for (const auto& [key, unused] : body->items()) {
+      if (key != "notifications") {
+        return std::move(writer).Send(ProblemFromStatus(
+            InvalidArgumentWithFields("invalid batch", {{key, "unknown field"}})));
+      }
+    }
+  }
+  if (items == nullptr || !items->is_array()) {
+    return std::move(writer).Send(ProblemFromStatus(InvalidArgumentWithFields(
+        "invalid batch", {{"notifications", "must be an array of 1-100 notifications"}})));
+  }
+  if (items->empty() || items->size() > Pipeline::kMaxBatch) {
+    return std::move(writer).Send(ProblemFromStatus(InvalidArgumentWithFields(
+        "invalid batch",
+        {{"notifications", absl::StrCat("must hold 1-100 notifications, not ", items->size())}})));
+  }
+
+  // Parse each item; bad ones get their own result and are not submitted.
+  const absl::Time now = engine_->clock().Now();
+  std::vector<nlohmann::json> results(items->size());
+  std::vector<Notification> valid;
+  std::vector<size_t> index_of_valid;
+  for (size_t i = 0; i < items->size(); ++i) {
+    absl::StatusOr<Notification> n = NotificationFromRequestJson((*items)[i], now);
+    if (!n.ok()) {
+      results[i] = {{"index", i}, {"status", HttpStatusFor(n.status())},
+                    {"error", ProblemJson(n.status())}};
+      continue;
+    }
+    index_of_valid.push_back(i);
+    valid.push_back(*std::move(n));
+  }
+  RateLimitInfo limit;
+  if (!valid.empty()) {
+    SubmitContext ctx;
+    ctx.tenant_id = who->tenant_id;
+    ctx.idempotency_key = std::move(*idem);
+    ctx.traceparent = req.traceparent;
+    ctx.validated = true;
+    // Positions in the Idempotency-Key suffix are the request's, so key the
+    // items here rather than by their position among the valid ones.
+    if (!ctx.idempotency_key.empty()) {
+      for (size_t j = 0; j < valid.size(); ++j) {
+        if (valid[j].dedup_key.empty()) {
+          valid[j].dedup_key = absl::StrCat(ctx.idempotency_key, "#", index_of_valid[j]);
+        }
+      }
+      ctx.idempotency_key.clear();
+    }
+    absl::StatusOr<std::vector<absl::StatusOr<SubmitResult>>> r =
+        engine_->pipeline().SubmitBatch(ctx, std::move(valid));
+    if (!r.ok()) {
+      if (r.status().code() == absl::StatusCode::kResourceExhausted) rate_limited_->Increment();
+      return std::move(writer).Send(ProblemFromStatus(r.status()));
+    }
+    for (size_t j = 0; j < r->size(); ++j) {
+      const size_t i = index_of_valid[j];
+      const absl::StatusOr<SubmitResult>& item = (*r)[j];
+      if (!item.ok()) {
+        results[i] = {{"index", i}, {"status", HttpStatusFor(item.status())},
+                      {"error", ProblemJson(item.status())}};
+        continue;
+      }
+      limit = item->rate_limit;
+      nlohmann::json out = SubmitBody(*item);
+      out["index"] = i;
+      out["status"] = item->duplicate ? 200 : 202;
+      out["notification_status"] = std::string(NotificationStatusName(item->status));
+      (item->duplicate ? duplicates_ : accepted_)->Increment();
+      results[i] = std::move(out);
+    }
+  }
+  int accepted = 0, duplicates = 0, failed = 0;
+  for (const nlohmann::json& r : results) {
+    int s = r["status"].get<int>();
+    if (s == 202) ++accepted;
+    else if (s == 200) ++duplicates;
+    else ++failed;
+  }
+  Response res = JsonResponse(200, {{"results", results},
+                                    {"accepted", accepted},
+                                    {"duplicates", duplicates},
+                                    {"failed", failed}});
+  for (auto& h : RateLimitHeaders(limit)) res.headers.push_back(std::move(h));
+  std::move(writer).Send(std::move(res));
+}
+
+void RouterService::Get(Request req, ResponseWriter writer) {
+  absl::StatusOr<Principal> who = Authenticate(req, false);
+  if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
+  const std::string& id = req.path_params["id"];
+  absl::StatusOr<Notification> n = IsUuid(id)
+      ? engine_->store().GetNotification(who->tenant_id, id)
+      : absl::StatusOr<Notification>(absl::NotFoundError(""));
+  if (!n.ok()) {
+    if (n.status().code() == absl::StatusCode::kNotFound) {
+      return std::move(writer).Send(
+          ProblemFromStatus(absl::NotFoundError(absl::StrCat("no notification ", id))));
+    }
+    return std::move(writer).Send(ProblemFromStatus(n.status()));
+  }
+  std::move(writer).Send(JsonResponse(200, NotificationToJson(*n)));
+}
+
+void RouterService::Events(Request req, ResponseWriter writer) {
+  absl::StatusOr<Principal> who = Authenticate(req, false);
+  if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
+  const std::string& id = req.path_params["id"];
+  absl::StatusOr<std::vector<CloudEvent>> events =
+      IsUuid(id) ? engine_->store().ListEvents(who->tenant_id, id)
+                 : absl::StatusOr<std::vector<CloudEvent>>(absl::NotFoundError(""));
+  if (!events.ok()) {
+    if (events.status().code() == absl::StatusCode::kNotFound) {
+      return std::move(writer).Send(
+          ProblemFromStatus(absl::NotFoundError(absl::StrCat("no notification ", id))));
+    }
+    return std::move(writer).Send(ProblemFromStatus(events.status()));
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const CloudEvent& e : *events) list.push_back(CloudEventToJson(e));
+  std::move(writer).Send(JsonResponse(200, {{"events", std::move(list)}}));
+}
+
+void RouterService::List(Request req, ResponseWriter writer) {
+  absl::StatusOr<Principal> who = Authenticate(req, false);
+  if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
+  absl::StatusOr<ListOptions> o = ParseListQuery(req);
+  if (!o.ok()) return std::move(writer).Send(QueryProblem(o.status()));
+  NotificationFilter filter;
+  filter.status = o->status;
+  filter.type = o->type;
+  filter.since = o->since;
+  filter.limit = o->limit;
+  if (!o->cursor.empty()) filter.before_id = *DecodeListCursor(o->cursor);
+  absl::StatusOr<NotificationPage> page =
+      engine_->store().ListNotifications(who->tenant_id, filter);
+  if (!page.ok()) return std::move(writer).Send(ProblemFromStatus(page.status()));
+  nlohmann::json items = nlohmann::json::array();
+  for (const Notification& n : page->items) items.push_back(NotificationToJson(n));
+  nlohmann::json body = {{"notifications", std::move(items)}};
+  if (page->has_more && !page->items.empty()) {
+    body["next_cursor"] = EncodeListCursor(page->items.back().id);
+  }
+  std::move(writer).Send(JsonResponse(200, body));
+}
+
+http::WebSocketAcceptResult RouterService::AcceptWebSocket(const Request& req) {
+  absl::StatusOr<Principal> who = Authenticate(req, /*allow_query_key=*/true);
+  if (!who.ok()) return ProblemFromStatus(who.status());
+  return std::unique_ptr<http::WebSocketHandler>(
+      new UpdatesSocket(&engine_->kv(), who->tenant_id));
+}
+
+void RouterService::Ready(Request, ResponseWriter writer) {
+  nlohmann::json checks = nlohmann::json::object();
+  bool ready = true;
+  auto check = [&](const char* name, const absl::Status& s) {
+    checks[name] = s.ok() ? std::string("ok") : s.ToString();
+    ready = ready && s.ok();
+  };
+  check("store", engine_->store().Ping());
+  check("kv", engine_->kv().Ping());
+  check("bus", engine_->event_log().Ping());
+  check("queue", engine_->task_queue().Ping());
+  std::move(writer).Send(JsonResponse(
+      ready ? 200 : 503, {{"status", ready ? "ready" : "unavailable"}, {"checks", checks}}));
+}
+
+}  // namespace alerthub::server
