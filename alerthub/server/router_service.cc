@@ -277,6 +277,19 @@ RouterService::RouterService(Engine* engine, ApiKeyAuthenticator* auth,
                                 absl::StatusOr<int64_t> n = e->store().CountOutboxPending();
                                 return n.ok() ? static_cast<double>(*n) : -1.0;
                               });
+  registry_->AddCallbackCounter("alerthub_store_commits_total",
+                                "Submission transactions committed (group commits).",
+                                [e] { return static_cast<double>(e->pipeline().committer().transactions()); });
+  registry_->AddCallbackCounter("alerthub_store_committed_rows_total",
+                                "Submissions written by those transactions.",
+                                [e] { return static_cast<double>(e->pipeline().committer().rows()); });
+  registry_->AddCallbackCounter("alerthub_outbox_published_total",
+                                "Outbox messages published to the bus and marked sent.",
+                                [e] { return static_cast<double>(e->relay().published()); });
+  registry_->AddCallbackCounter(
+      "alerthub_rate_limit_fail_open_total",
+      "Submissions let through without a rate-limit decision because the Kv was unavailable.",
+      [e] { return static_cast<double>(e->pipeline().rate_limiter().fail_open_count()); });
   metrics::AddBuildInfo(*registry_, options_.version, options_.commit);
 }
 
@@ -314,9 +327,9 @@ void RouterService::RegisterOperational(http::Router& router,
                                         std::function<int64_t()> ws_slow_closed) {
   registry_->AddCallbackGauge("alerthub_ws_connections", "Open WebSocket connections.",
                               [f = std::move(ws_connections)] { return static_cast<double>(f()); });
-  registry_->AddCallbackGauge(
-      "alerthub_ws_slow_consumers_closed",
-      "WebSocket connections closed (1013) because their send queue was full, since start.",
+  registry_->AddCallbackCounter(
+      "alerthub_ws_slow_consumers_closed_total",
+      "WebSocket connections closed (1013) because their send queue was full.",
       [f = std::move(ws_slow_closed)] { return static_cast<double>(f()); });
   router.Add("GET", "/health/live",
              [](Request, ResponseWriter w) {

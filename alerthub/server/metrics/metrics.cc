@@ -146,13 +146,17 @@ absl::string_view TypeName(const Counter*) { return "counter"; }
 absl::string_view TypeName(const Gauge*) { return "gauge"; }
 absl::string_view TypeName(const Histogram*) { return "histogram"; }
 
-// The family of AddCallbackGauge(): one unlabeled series computed at scrape.
-class CallbackGaugeFamily final : public metrics_internal::FamilyBase {
+// The family of AddCallbackGauge() and AddCallbackCounter(): one unlabeled
+// series computed at scrape.
+class CallbackFamily final : public metrics_internal::FamilyBase {
  public:
-  CallbackGaugeFamily(std::string name, std::string help, std::function<double()> callback)
-      : FamilyBase(std::move(name), std::move(help), {}), callback_(std::move(callback)) {}
+  CallbackFamily(std::string name, std::string help, absl::string_view type,
+                 std::function<double()> callback)
+      : FamilyBase(std::move(name), std::move(help), {}),
+        type_(type),
+        callback_(std::move(callback)) {}
 
-  absl::string_view type() const override { return "gauge"; }
+  absl::string_view type() const override { return type_; }
   void AppendSamples(std::string* out) const override {
     AppendSeries(out, name(), "", {}, {});
     AppendDouble(out, callback_());
@@ -160,6 +164,7 @@ class CallbackGaugeFamily final : public metrics_internal::FamilyBase {
   }
 
  private:
+  const absl::string_view type_;  // a literal
   const std::function<double()> callback_;
 };
 
@@ -176,6 +181,12 @@ void CheckFamilyDefinition(absl::string_view name, absl::string_view help,
         Fatal(absl::StrCat("metric ", name, ": label \"", label_names[i], "\" repeats"));
       }
     }
+  }
+}
+
+void CheckCounterName(absl::string_view name) {
+  if (!absl::EndsWith(name, "_total")) {
+    Fatal(absl::StrCat("metric ", name, ": counter names end in \"_total\""));
   }
 }
 
@@ -395,9 +406,7 @@ F& Registry::Register(std::unique_ptr<F> family, std::vector<std::string> series
 CounterFamily& Registry::AddCounter(absl::string_view name, absl::string_view help,
                                     std::vector<std::string> label_names) {
   CheckFamilyDefinition(name, help, label_names);
-  if (!absl::EndsWith(name, "_total")) {
-    Fatal(absl::StrCat("metric ", name, ": counter names end in \"_total\""));
-  }
+  CheckCounterName(name);
   return Register(std::make_unique<CounterFamily>(std::string(name), std::string(help),
                                                   std::move(label_names),
                                                   [] { return std::make_unique<Counter>(); }),
@@ -441,8 +450,18 @@ void Registry::AddCallbackGauge(absl::string_view name, absl::string_view help,
   CheckFamilyDefinition(name, help, {});
   CheckNotCounterName(name);
   if (!callback) Fatal(absl::StrCat("metric ", name, ": callback is empty"));
-  Register(std::make_unique<CallbackGaugeFamily>(std::string(name), std::string(help),
-                                                 std::move(callback)),
+  Register(std::make_unique<CallbackFamily>(std::string(name), std::string(help), "gauge",
+                                            std::move(callback)),
+           {});
+}
+
+void Registry::AddCallbackCounter(absl::string_view name, absl::string_view help,
+                                  std::function<double()> callback) {
+  CheckFamilyDefinition(name, help, {});
+  CheckCounterName(name);
+  if (!callback) Fatal(absl::StrCat("metric ", name, ": callback is empty"));
+  Register(std::make_unique<CallbackFamily>(std::string(name), std::string(help), "counter",
+                                            std::move(callback)),
            {});
 }
 

@@ -265,6 +265,11 @@ class Registry {
   void AddCallbackGauge(absl::string_view name, absl::string_view help,
                         std::function<double()> callback);
 
+  // The same for a counter kept elsewhere (its name must end in "_total";
+  // `callback` must never decrease).
+  void AddCallbackCounter(absl::string_view name, absl::string_view help,
+                          std::function<double()> callback);
+
   // Every family in the Prometheus text exposition format 0.0.4, sorted by
   // name: `# HELP` and `# TYPE` lines, then one line per series, children
   // sorted by label values. A labeled family without children yet renders

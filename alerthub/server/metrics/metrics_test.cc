@@ -134,6 +134,19 @@ TEST(RegistryTest, CallbackGaugesAreEvaluatedAtEachRender) {
   EXPECT_EQ(registry.Render(), header + "alerthub_outbox_backlog 41\n");
 }
 
+TEST(RegistryTest, CallbackCountersRenderAsCounters) {
+  Registry registry;
+  int64_t commits = 7;
+  registry.AddCallbackCounter("alerthub_store_commits_total", "Transactions committed.",
+                              [&] { return static_cast<double>(commits); });
+  EXPECT_EQ(registry.Render(),
+            "# HELP alerthub_store_commits_total Transactions committed.\n"
+            "# TYPE alerthub_store_commits_total counter\n"
+            "alerthub_store_commits_total 7\n");
+  EXPECT_DEATH(Registry().AddCallbackCounter("commits", "H.", [] { return 0.0; }),
+               "metric commits: counter names end in \"_total\"");
+}
+
 TEST(RegistryTest, RendersHistogramsWithCumulativeBuckets) {
   Registry registry;
   HistogramFamily& latency = registry.AddHistogram(
