@@ -3,6 +3,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/synchronization/mutex.h"
 #include "alerthub/server/env_flags.h"
 
 ABSL_FLAG(std::string, store, "", "Store URL (sqlite:///path.db, postgres://...).");
@@ -34,6 +35,10 @@ ABSL_FLAG(int, shutdown_grace_s, 10,
 namespace alerthub::server {
 
 absl::StatusOr<AppOptions> ParseDaemonFlags(int argc, char** argv, absl::string_view usage) {
+  // Abseil's mutex deadlock detector keeps a lock graph on every acquisition;
+  // it is a debugging aid that costs the request path dearly, so daemons run
+  // without it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::SetProgramUsageMessage(usage);
   if (absl::Status s = ApplyEnvironmentToFlags(); !s.ok()) return s;
   absl::ParseCommandLine(argc, argv);
