@@ -35,7 +35,9 @@ bin=$(tools/bazel.sh info -c opt bazel-bin 2>/dev/null)
 
 # 2. Optimized binaries: the daemon, examples, benchmarks.
 step "build daemons, examples and benchmarks" \
-  tools/bazel.sh build -c opt //daemons/... //examples/... //benchmarks/...
+  tools/bazel.sh build -c opt //daemons/... //examples/... //benchmarks/... \
+  //alerthub/adapters/sqlite:sqlite_store_benchmark //alerthub/server/metrics:metrics_benchmark \
+  //alerthub/delivery:delivery_benchmark
 
 # 3. End to end against the real daemon (real HTTP and WebSocket clients).
 echo "== end-to-end suite (pytest)"
@@ -50,6 +52,13 @@ step "example: embedded client" \
 
 # 5. Each benchmark on a tiny input (the numbers come from docs/benchmarks.md).
 step "benchmark smoke: submit" "$bin/benchmarks/submit_benchmark" --benchmark_min_time=0.01
+step "benchmark smoke: sqlite store" \
+  "$bin/alerthub/adapters/sqlite/sqlite_store_benchmark" --benchmark_min_time=0.01
+step "benchmark smoke: metrics" "$bin/alerthub/server/metrics/metrics_benchmark" --benchmark_min_time=0.01
+step "benchmark smoke: delivery" "$bin/alerthub/delivery/delivery_benchmark" --benchmark_min_time=0.01
+export ALERTHUB_BIN="$bin/daemons/alerthub/alerthub"
+step "benchmark smoke: ingest (wrk)" benchmarks/load/ingest.sh 1 8 1
+step "benchmark smoke: websocket fan-out" benchmarks/load/ws_fanout.py --connections 20 --notifications 2
 
 [ $bazel_test_ok -eq 1 ] || echo "bazel test reported failures" >&2
 python3 tools/test_summary.py --testlogs "$testlogs" --junit "$work/e2e.xml" \
