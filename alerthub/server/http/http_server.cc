@@ -1,16 +1,15 @@
 #include "alerthub/server/http/http_server.h"
 
 #include <algorithm>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -41,8 +40,9 @@ using http_internal::SharedState;
 // Accept failures that go away when descriptors or memory free up: retry
 // after a pause instead of spinning.
 bool IsResourceError(const boost::system::error_code& ec) {
-  return ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
-         ec == net::error::no_memory || ec.value() == ENFILE;
+  return ec == net::error::no_descriptors ||
+         ec == net::error::no_buffer_space || ec == net::error::no_memory ||
+         ec.value() == ENFILE;
 }
 
 std::string FormatEndpoint(const tcp::endpoint& endpoint) {
@@ -69,12 +69,11 @@ absl::Status ValidateOptions(const HttpServerOptions& o) {
   if (o.ws_max_message_bytes == 0) {
     return invalid("ws_max_message_bytes", "must be > 0");
   }
-  for (const auto& [name, d] :
-       {std::pair<absl::string_view, absl::Duration>{"header_timeout",
-                                                     o.header_timeout},
-        {"idle_timeout", o.idle_timeout},
-        {"body_timeout", o.body_timeout},
-        {"ws_idle_timeout", o.ws_idle_timeout}}) {
+  for (const auto& [name, d] : {std::pair<absl::string_view, absl::Duration>{
+                                    "header_timeout", o.header_timeout},
+                                {"idle_timeout", o.idle_timeout},
+                                {"body_timeout", o.body_timeout},
+                                {"ws_idle_timeout", o.ws_idle_timeout}}) {
     if (d <= absl::ZeroDuration()) return invalid(name, "must be positive");
   }
   return absl::OkStatus();
@@ -101,9 +100,9 @@ class HttpServer::Impl {
     const net::ip::address address =
         net::ip::make_address(options_.address, ec);
     if (ec) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "HttpServerOptions.address \"", options_.address,
-          "\" is not an IP address"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("HttpServerOptions.address \"", options_.address,
+                       "\" is not an IP address"));
     }
     const tcp::endpoint endpoint(address,
                                  static_cast<unsigned short>(options_.port));

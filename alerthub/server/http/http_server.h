@@ -6,7 +6,7 @@
 // line per request, and a metrics hook.
 //
 //   Router router;
-//   router.Add("GET", "/health/live", ..., {.blocking = false, .name = "live"});
+//   router.Add("GET", "/health/live", Live, {.blocking = false});
 //   HttpServerOptions options;
 //   options.port = 8080;
 //   options.on_request = [&](const RequestRecord& r) { metrics.Observe(r); };
@@ -49,7 +49,7 @@ struct RequestRecord {
   // when no route has the path or the request could not be parsed.
   absl::string_view route = {};
   absl::string_view method = {};  // empty when the request could not be parsed
-  int status = 0;            // 101 for an accepted WebSocket upgrade
+  int status = 0;                 // 101 for an accepted WebSocket upgrade
   // From the complete request header to the response written.
   absl::Duration duration = {};
   size_t bytes = 0;  // response body bytes
@@ -75,8 +75,8 @@ struct HttpServerOptions {
   size_t max_body_bytes = 256 * 1024;
   // Larger request headers (request line and fields) are answered 431.
   size_t max_header_bytes = 16 * 1024;
-  // Limit from a connection's first byte of a request (or from accepting the
-  // connection) to the end of the request header. Protects against
+  // Limit on receiving a request header: from accepting the connection for
+  // its first request, from the first byte for later ones. Protects against
   // slowloris clients; the connection is closed without a response.
   absl::Duration header_timeout = absl::Seconds(10);
   // How long a keep-alive connection may wait for its next request.

@@ -7,6 +7,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -14,13 +20,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -54,7 +53,9 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 constexpr auto kClientTimeout = std::chrono::seconds(10);
 
-std::string Str(beast::string_view s) { return std::string(s.data(), s.size()); }
+std::string Str(beast::string_view s) {
+  return std::string(s.data(), s.size());
+}
 
 // Runs one asynchronous operation started by `start` on `ioc` to completion
 // (every operation carries a deadline, so this cannot hang).
@@ -73,10 +74,9 @@ class TestClient {
   explicit TestClient(int port) : stream_(ioc_) {
     stream_.expires_after(kClientTimeout);
     const beast::error_code ec = RunOp(ioc_, [&](auto handler) {
-      stream_.async_connect(
-          tcp::endpoint(net::ip::make_address("127.0.0.1"),
-                        static_cast<unsigned short>(port)),
-          handler);
+      stream_.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"),
+                                          static_cast<unsigned short>(port)),
+                            handler);
     });
     EXPECT_FALSE(ec) << ec.message();
   }
@@ -92,9 +92,8 @@ class TestClient {
     req.body() = body;
     if (!body.empty() || method == bhttp::verb::post) req.prepare_payload();
     stream_.expires_after(kClientTimeout);
-    beast::error_code ec = RunOp(ioc_, [&](auto handler) {
-      bhttp::async_write(stream_, req, handler);
-    });
+    beast::error_code ec = RunOp(
+        ioc_, [&](auto handler) { bhttp::async_write(stream_, req, handler); });
     ClientResponse res;
     if (!ec) {
       bhttp::response_parser<bhttp::string_body> parser;
@@ -166,8 +165,8 @@ class RawSocket {
     *closed = false;
     const absl::Time deadline = absl::Now() + timeout;
     while (true) {
-      const int wait_ms = static_cast<int>(
-          absl::ToInt64Milliseconds(deadline - absl::Now()));
+      const int wait_ms =
+          static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
       if (wait_ms <= 0) return out;
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, wait_ms) <= 0) return out;
@@ -187,8 +186,8 @@ class RawSocket {
     std::string out;
     const absl::Time deadline = absl::Now() + timeout;
     while (!absl::StrContains(out, marker)) {
-      const int wait_ms = static_cast<int>(
-          absl::ToInt64Milliseconds(deadline - absl::Now()));
+      const int wait_ms =
+          static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
       if (wait_ms <= 0) break;
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, wait_ms) <= 0) break;
@@ -218,10 +217,9 @@ class WsClient {
     auto& tcp_layer = beast::get_lowest_layer(ws_);
     tcp_layer.expires_after(kClientTimeout);
     beast::error_code ec = RunOp(ioc_, [&](auto handler) {
-      tcp_layer.async_connect(
-          tcp::endpoint(net::ip::make_address("127.0.0.1"),
-                        static_cast<unsigned short>(port)),
-          handler);
+      tcp_layer.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"),
+                                            static_cast<unsigned short>(port)),
+                              handler);
     });
     if (ec) return ec;
     ws_.set_option(websocket::stream_base::decorator(
@@ -245,9 +243,8 @@ class WsClient {
   beast::error_code Read(std::string* text) {
     beast::flat_buffer buffer;
     beast::get_lowest_layer(ws_).expires_after(kClientTimeout);
-    const beast::error_code ec = RunOp(ioc_, [&](auto handler) {
-      ws_.async_read(buffer, handler);
-    });
+    const beast::error_code ec =
+        RunOp(ioc_, [&](auto handler) { ws_.async_read(buffer, handler); });
     *text = beast::buffers_to_string(buffer.data());
     return ec;
   }
@@ -275,7 +272,8 @@ class WsClient {
 // Waits (polling) for `condition`; for effects that happen after a
 // response is on the wire (access log, counters).
 template <typename Condition>
-bool Eventually(Condition condition, absl::Duration timeout = absl::Seconds(10)) {
+bool Eventually(Condition condition,
+                absl::Duration timeout = absl::Seconds(10)) {
   const absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
     if (condition()) return true;
@@ -405,12 +403,13 @@ TEST_F(HttpServerTest, RoutesWithParamsQueryAndHeaders) {
   router.Add("GET", "/api/v1/notifications/{id}", Describe, {.name = "get"});
   router.Add("GET", "/api/v1/notifications/{id}/events", Describe,
              {.blocking = false, .name = "events"});
-  router.Add("POST", "/api/v1/notifications/batch", Describe, {.name = "batch"});
+  router.Add("POST", "/api/v1/notifications/batch", Describe,
+             {.name = "batch"});
   StartServer(std::move(router));
 
   TestClient client(port_);
-  ClientResponse res = client.Get("/api/v1/notifications/a%20b%2Fc?x=1&y=a+b&y=2&z",
-                                  {{"X-Test", "hello"}});
+  ClientResponse res = client.Get(
+      "/api/v1/notifications/a%20b%2Fc?x=1&y=a+b&y=2&z", {{"X-Test", "hello"}});
   ASSERT_EQ(res.result_int(), 200);
   nlohmann::json j = nlohmann::json::parse(res.body());
   EXPECT_EQ(j["method"], "GET");
@@ -471,7 +470,8 @@ TEST_F(HttpServerTest, WrongMethodIs405WithAllow) {
   router.Add("DELETE", "/api/v1/integrations/{id}", Reply("{}"));
   StartServer(std::move(router));
   TestClient client(port_);
-  ClientResponse res = client.Do(bhttp::verb::post, "/api/v1/integrations/7", "{}");
+  ClientResponse res =
+      client.Do(bhttp::verb::post, "/api/v1/integrations/7", "{}");
   EXPECT_EQ(res.result_int(), 405);
   EXPECT_EQ(Str(res[bhttp::field::allow]), "DELETE, GET, HEAD, PATCH");
   EXPECT_EQ(Str(res[bhttp::field::content_type]), "application/problem+json");
@@ -485,7 +485,8 @@ TEST_F(HttpServerTest, HeadAnswersWithTheGetLengthAndNoBody) {
   router.Add("GET", "/doc", Reply("0123456789"));
   StartServer(std::move(router));
   RawSocket raw(port_);
-  ASSERT_TRUE(raw.Send("HEAD /doc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(
+      raw.Send("HEAD /doc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
   bool closed = false;
   const std::string out = raw.ReadAll(absl::Seconds(10), &closed);
   EXPECT_TRUE(closed);
@@ -494,7 +495,8 @@ TEST_F(HttpServerTest, HeadAnswersWithTheGetLengthAndNoBody) {
   EXPECT_TRUE(absl::EndsWith(out, "\r\n\r\n")) << out;  // no body
 }
 
-// --- Handlers and threads -------------------------------------------------------
+// --- Handlers and threads
+// -------------------------------------------------------
 
 TEST_F(HttpServerTest, BlockingHandlerAnswersFromAnotherThread) {
   absl::Mutex mu;
@@ -600,12 +602,11 @@ TEST_F(HttpServerTest, SixtyFourBlockingHandlersRunConcurrently) {
 TEST_F(HttpServerTest, DroppedWriterAndThrowingHandlerAnswer500) {
   Router router;
   router.Add("GET", "/drop", [](Request, ResponseWriter) {});
-  router.Add("GET", "/throw", [](Request, ResponseWriter) {
-    throw std::runtime_error("boom");
-  });
-  router.Add("GET", "/throw-inline", [](Request, ResponseWriter) {
-    throw std::runtime_error("boom");
-  }, {.blocking = false});
+  router.Add("GET", "/throw",
+             [](Request, ResponseWriter) { throw std::runtime_error("boom"); });
+  router.Add("GET", "/throw-inline",
+             [](Request, ResponseWriter) { throw std::runtime_error("boom"); },
+             {.blocking = false});
   StartServer(std::move(router));
   TestClient client(port_);
   for (const char* target : {"/drop", "/throw", "/throw-inline"}) {
@@ -641,13 +642,16 @@ TEST_F(HttpServerTest, HandlerHeadersAreSentButManagedOnesIgnored) {
   EXPECT_EQ(res.count(bhttp::field::content_type), 0u);
 }
 
-// --- Connections -----------------------------------------------------------------
+// --- Connections
+// -----------------------------------------------------------------
 
 TEST_F(HttpServerTest, KeepAliveReusesOneConnection) {
   Router router;
-  router.Add("GET", "/who", [](Request req, ResponseWriter writer) {
-    std::move(writer).Send(Response{.body = req.remote_address});
-  }, {.blocking = false});
+  router.Add("GET", "/who",
+             [](Request req, ResponseWriter writer) {
+               std::move(writer).Send(Response{.body = req.remote_address});
+             },
+             {.blocking = false});
   StartServer(std::move(router));
   TestClient client(port_);
   const std::string first = client.Get("/who").body();
@@ -681,10 +685,10 @@ TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
   });
   StartServer(std::move(router));
   RawSocket raw(port_);
-  ASSERT_TRUE(raw.Send(
-      "GET /n/1 HTTP/1.1\r\nHost: x\r\n\r\n"
-      "GET /n/2 HTTP/1.1\r\nHost: x\r\n\r\n"
-      "GET /n/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(
+      raw.Send("GET /n/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+               "GET /n/2 HTTP/1.1\r\nHost: x\r\n\r\n"
+               "GET /n/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
   bool closed = false;
   const std::string out = raw.ReadAll(absl::Seconds(10), &closed);
   EXPECT_TRUE(closed);
@@ -839,9 +843,9 @@ TEST_F(HttpServerTest, ExpectContinue) {
   });
   StartServer(std::move(router));
   RawSocket raw(port_);
-  ASSERT_TRUE(raw.Send(
-      "POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-      "Expect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(
+      raw.Send("POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+               "Expect: 100-continue\r\n\r\n"));
   EXPECT_EQ(raw.ReadUntil("\r\n\r\n"), "HTTP/1.1 100 Continue\r\n\r\n");
   ASSERT_TRUE(raw.Send("hello"));
   const std::string out = raw.ReadUntil("hello");
@@ -882,9 +886,9 @@ TEST_F(HttpServerTest, ContinuesAValidTraceparentWithANewSpan) {
   const std::string ours = Str(res["traceparent"]);
   std::optional<TraceParent> tp = ParseTraceparent(ours);
   ASSERT_TRUE(tp.has_value()) << ours;
-  EXPECT_EQ(ours.substr(0, 36), incoming.substr(0, 36));  // same trace-id
+  EXPECT_EQ(ours.substr(0, 36), incoming.substr(0, 36));    // same trace-id
   EXPECT_NE(ours.substr(36, 16), incoming.substr(36, 16));  // our span
-  EXPECT_EQ(ours.substr(53), "00");  // flags kept
+  EXPECT_EQ(ours.substr(53), "00");                         // flags kept
   nlohmann::json j = nlohmann::json::parse(res.body());
   EXPECT_EQ(j["traceparent"], ours);
   EXPECT_EQ(j["parent_traceparent"], incoming);
@@ -916,7 +920,8 @@ TEST_F(HttpServerTest, StartsANewTraceForAMissingOrInvalidTraceparent) {
   }
 }
 
-// --- Access log and metrics hook ----------------------------------------------------
+// --- Access log and metrics hook
+// ----------------------------------------------------
 
 TEST_F(HttpServerTest, AccessLogLineAndRequestRecord) {
   Router router;
@@ -987,7 +992,8 @@ TEST_F(HttpServerTest, DefaultAccessLogWritesToStderr) {
   EXPECT_TRUE(absl::EndsWith(err, "}\n")) << err;
 }
 
-// --- WebSocket -------------------------------------------------------------------
+// --- WebSocket
+// -------------------------------------------------------------------
 
 class EchoHandler : public WebSocketHandler {
  public:
@@ -1040,9 +1046,9 @@ TEST_F(HttpServerTest, WebSocketUpgradeAndMessagesBothWays) {
 
   WsClient ws;
   websocket::response_type handshake;
-  ASSERT_FALSE(ws.Connect(port_, "/api/v1/ws", &handshake,
-                          {{"Authorization", "Bearer ok"},
-                           {"X-Request-Id", "ws-rid"}}));
+  ASSERT_FALSE(
+      ws.Connect(port_, "/api/v1/ws", &handshake,
+                 {{"Authorization", "Bearer ok"}, {"X-Request-Id", "ws-rid"}}));
   EXPECT_EQ(handshake.result_int(), 101);
   EXPECT_EQ(Str(handshake["X-Request-Id"]), "ws-rid");
   EXPECT_TRUE(ParseTraceparent(Str(handshake["traceparent"])).has_value());
@@ -1155,7 +1161,8 @@ TEST_F(HttpServerTest, SlowWebSocketConsumerIsClosedWith1013) {
   const std::string chunk(16 * 1024, 'x');
   int sent = 0;
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (session->Send(chunk) && absl::Now() < deadline) ++sent;  // never blocks
+  while (session->Send(chunk) && absl::Now() < deadline)
+    ++sent;  // never blocks
   EXPECT_EQ(server_->ws_slow_closed(), 1);
   EXPECT_FALSE(session->Send("more"));
 
@@ -1182,8 +1189,10 @@ TEST_F(HttpServerTest, SlowConsumerDoesNotDelayOthers) {
   websocket::response_type handshake;
   ASSERT_FALSE(slow.Connect(port_, "/slow", &handshake, kAuth));
   ASSERT_FALSE(fast.Connect(port_, "/fast", &handshake, kAuth));
-  ASSERT_TRUE(slow_probe.opened.WaitForNotificationWithTimeout(absl::Seconds(10)));
-  ASSERT_TRUE(fast_probe.opened.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(
+      slow_probe.opened.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(
+      fast_probe.opened.WaitForNotificationWithTimeout(absl::Seconds(10)));
   // Fill the slow client's socket buffers and queue.
   const std::string chunk(64 * 1024, 'x');
   while (slow_probe.Session()->Send(chunk)) {
@@ -1197,7 +1206,53 @@ TEST_F(HttpServerTest, SlowConsumerDoesNotDelayOthers) {
   }
 }
 
-// --- Shutdown --------------------------------------------------------------------
+TEST_F(HttpServerTest, WebSocketPingsIdlePeersAndDropsDeadOnes) {
+  WsProbe& dead_probe = *NewProbe();
+  WsProbe& live_probe = *NewProbe();
+  Router router;
+  router.AddWebSocket("/dead", EchoAcceptor(&dead_probe));
+  router.AddWebSocket("/live", EchoAcceptor(&live_probe));
+  HttpServerOptions options = TestOptions();
+  options.ws_idle_timeout = absl::Milliseconds(300);
+  StartServer(std::move(router), options);
+
+  // A peer that completes the upgrade and then never answers anything.
+  RawSocket dead(port_);
+  ASSERT_TRUE(dead.Send(
+      "GET /dead HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+      "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer ok\r\n\r\n"));
+  EXPECT_THAT(dead.ReadUntil("\r\n\r\n"), StartsWith("HTTP/1.1 101 "));
+  const absl::Time start = absl::Now();
+  bool closed = false;
+  const std::string frames = dead.ReadAll(absl::Seconds(5), &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  ASSERT_FALSE(frames.empty());
+  EXPECT_EQ(static_cast<uint8_t>(frames[0]), 0x89);  // FIN + ping
+  ASSERT_TRUE(
+      dead_probe.closed.WaitForNotificationWithTimeout(absl::Seconds(10)));
+
+  // A live client answers the pings (while reading) and stays connected
+  // well past the idle timeout.
+  WsClient live;
+  websocket::response_type handshake;
+  ASSERT_FALSE(live.Connect(port_, "/live", &handshake, kAuth));
+  ASSERT_TRUE(
+      live_probe.opened.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  std::thread later([&] {
+    absl::SleepFor(absl::Seconds(1));
+    live_probe.Session()->Send("still here");
+  });
+  std::string text;
+  EXPECT_FALSE(live.Read(&text));
+  EXPECT_EQ(text, "still here");
+  later.join();
+  EXPECT_FALSE(live_probe.closed.HasBeenNotified());
+}
+
+// --- Shutdown
+// --------------------------------------------------------------------
 
 TEST_F(HttpServerTest, GracefulShutdownFinishesInFlightAndClosesWebSockets) {
   absl::Notification entered;
@@ -1311,7 +1366,8 @@ TEST_F(HttpServerTest, WriterOutlivingTheServerIsHarmless) {
   kept.clear();
 }
 
-// --- Start ---------------------------------------------------------------------------
+// --- Start
+// ---------------------------------------------------------------------------
 
 TEST(HttpServerStartTest, ReportsBindAndConfigurationErrors) {
   HttpServerOptions options;
@@ -1343,9 +1399,9 @@ TEST(HttpServerStartTest, ReportsBindAndConfigurationErrors) {
 
   Router bad;
   bad.Add("GET", "no-slash", Reply("{}"));
-  EXPECT_THAT(HttpServer::Start(std::move(bad), HttpServerOptions()),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("no-slash")));
+  EXPECT_THAT(
+      HttpServer::Start(std::move(bad), HttpServerOptions()),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no-slash")));
 }
 
 }  // namespace

@@ -3,14 +3,15 @@
 // The server uses this for its own errors (404, 405, 413, ...) and route code
 // uses it for theirs, so clients see one error shape everywhere:
 //
-//   return writer.Send(ProblemResponse(
-//       404, "Not Found", "no notification " + id));
+//   std::move(writer).Send(
+//       ProblemResponse(404, "Not Found", "no notification " + id));
 //   // 404, Content-Type: application/problem+json
 //   // {"type":"about:blank","title":"Not Found","status":404,
 //   //  "detail":"no notification 0193..."}
 //
+//   nlohmann::json errors = {{{"field", "type"}, {"message", "is required"}}};
 //   ProblemResponse(400, "Bad Request", "invalid notification",
-//                   {{"errors", {{{"field", "type"}, {"message", "is required"}}}}});
+//                   {{"errors", errors}});
 #ifndef ALERTHUB_SERVER_HTTP_PROBLEM_H_
 #define ALERTHUB_SERVER_HTTP_PROBLEM_H_
 

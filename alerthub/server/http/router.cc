@@ -54,8 +54,9 @@ Response AbandonedResponse() {
 
 }  // namespace
 
-ResponseWriter::ResponseWriter(std::shared_ptr<const void> keep_alive,
-                               std::shared_ptr<http_internal::ResponseSink> sink)
+ResponseWriter::ResponseWriter(
+    std::shared_ptr<const void> keep_alive,
+    std::shared_ptr<http_internal::ResponseSink> sink)
     : keep_alive_(std::move(keep_alive)), sink_(std::move(sink)) {}
 
 ResponseWriter ResponseWriter::ForCallback(
@@ -140,7 +141,8 @@ namespace {
 
 bool IsTokenChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-         absl::string_view("!#$%&'*+-.^_`|~").find(c) != absl::string_view::npos;
+         absl::string_view("!#$%&'*+-.^_`|~").find(c) !=
+             absl::string_view::npos;
 }
 
 bool IsParamName(absl::string_view name) {
@@ -157,8 +159,8 @@ bool IsParamName(absl::string_view name) {
 
 Router::Node* Router::AddPattern(absl::string_view pattern) {
   if (pattern.empty() || pattern.front() != '/') {
-    RecordError(absl::InvalidArgumentError(absl::StrCat(
-        "route pattern \"", pattern, "\" must start with '/'")));
+    RecordError(absl::InvalidArgumentError(
+        absl::StrCat("route pattern \"", pattern, "\" must start with '/'")));
     return nullptr;
   }
   if (pattern.find_first_of("?#") != absl::string_view::npos) {
@@ -170,23 +172,24 @@ Router::Node* Router::AddPattern(absl::string_view pattern) {
   Node* node = root_.get();
   for (size_t i = 0; i < segments.size(); ++i) {
     const std::string& seg = segments[i];
-    const bool is_param = seg.size() >= 2 && seg.front() == '{' && seg.back() == '}';
+    const bool is_param =
+        seg.size() >= 2 && seg.front() == '{' && seg.back() == '}';
     if (is_param) {
       const std::string name = seg.substr(1, seg.size() - 2);
       if (!IsParamName(name)) {
-        RecordError(absl::InvalidArgumentError(absl::StrCat(
-            "route pattern \"", pattern, "\": parameter name \"", name,
-            "\" must be letters, digits and '_'")));
+        RecordError(absl::InvalidArgumentError(
+            absl::StrCat("route pattern \"", pattern, "\": parameter name \"",
+                         name, "\" must be letters, digits and '_'")));
         return nullptr;
       }
       if (node->param == nullptr) {
         node->param = std::make_unique<Node>();
         node->param_name = name;
       } else if (node->param_name != name) {
-        RecordError(absl::InvalidArgumentError(absl::StrCat(
-            "route pattern \"", pattern, "\": parameter {", name,
-            "} conflicts with {", node->param_name,
-            "} at the same position in another route")));
+        RecordError(absl::InvalidArgumentError(
+            absl::StrCat("route pattern \"", pattern, "\": parameter {", name,
+                         "} conflicts with {", node->param_name,
+                         "} at the same position in another route")));
         return nullptr;
       }
       node = node->param.get();
@@ -195,8 +198,7 @@ Router::Node* Router::AddPattern(absl::string_view pattern) {
     if (seg.find_first_of("{}") != std::string::npos ||
         (seg.empty() && i + 1 != segments.size())) {
       RecordError(absl::InvalidArgumentError(absl::StrCat(
-          "route pattern \"", pattern, "\": malformed segment \"", seg,
-          "\"")));
+          "route pattern \"", pattern, "\": malformed segment \"", seg, "\"")));
       return nullptr;
     }
     std::unique_ptr<Node>& child = node->literals[seg];
@@ -209,7 +211,8 @@ Router::Node* Router::AddPattern(absl::string_view pattern) {
 
 void Router::Add(absl::string_view method, absl::string_view pattern,
                  Handler handler, RouteOptions options) {
-  if (method.empty() || !std::all_of(method.begin(), method.end(), IsTokenChar)) {
+  if (method.empty() ||
+      !std::all_of(method.begin(), method.end(), IsTokenChar)) {
     RecordError(absl::InvalidArgumentError(absl::StrCat(
         "route ", method, " ", pattern, ": method must be an HTTP token")));
     return;
@@ -222,8 +225,8 @@ void Router::Add(absl::string_view method, absl::string_view pattern,
   Node* node = AddPattern(pattern);
   if (node == nullptr) return;
   if (node->FindRoute(method) != nullptr) {
-    RecordError(absl::InvalidArgumentError(absl::StrCat(
-        "route ", method, " ", pattern, " is registered twice")));
+    RecordError(absl::InvalidArgumentError(
+        absl::StrCat("route ", method, " ", pattern, " is registered twice")));
     return;
   }
   if (options.name.empty()) options.name = std::string(pattern);
@@ -242,8 +245,8 @@ void Router::AddWebSocket(absl::string_view pattern, WebSocketAcceptor acceptor,
   Node* node = AddPattern(pattern);
   if (node == nullptr) return;
   if (node->websocket.has_value()) {
-    RecordError(absl::InvalidArgumentError(absl::StrCat(
-        "WebSocket route ", pattern, " is registered twice")));
+    RecordError(absl::InvalidArgumentError(
+        absl::StrCat("WebSocket route ", pattern, " is registered twice")));
     return;
   }
   if (options.name.empty()) options.name = std::string(pattern);
@@ -256,17 +259,20 @@ namespace {
 using Bindings = std::vector<std::pair<const std::string*, const std::string*>>;
 
 template <typename NodeT>
-const NodeT* MatchNode(const NodeT* node, absl::Span<const std::string> segments,
-                       size_t i, Bindings& bound) {
+const NodeT* MatchNode(const NodeT* node,
+                       absl::Span<const std::string> segments, size_t i,
+                       Bindings& bound) {
   if (i == segments.size()) return node->HasRoutes() ? node : nullptr;
   if (auto it = node->literals.find(segments[i]); it != node->literals.end()) {
-    if (const NodeT* found = MatchNode(it->second.get(), segments, i + 1, bound)) {
+    if (const NodeT* found =
+            MatchNode(it->second.get(), segments, i + 1, bound)) {
       return found;
     }
   }
   if (node->param != nullptr && !segments[i].empty()) {
     bound.emplace_back(&node->param_name, &segments[i]);
-    if (const NodeT* found = MatchNode(node->param.get(), segments, i + 1, bound)) {
+    if (const NodeT* found =
+            MatchNode(node->param.get(), segments, i + 1, bound)) {
       return found;
     }
     bound.pop_back();

@@ -13,14 +13,19 @@
 //                std::move(writer).Send(std::move(res));
 //              },
 //              {.name = "notifications.get"});
-//   router.Add("GET", "/health/live",
-//              [](Request, ResponseWriter w) { std::move(w).Send({.body = "{}"}); },
-//              {.blocking = false, .name = "health.live"});
-//   router.AddWebSocket("/api/v1/ws", [](const Request& req) -> WebSocketAcceptResult {
-//     if (!Authorized(req)) return ProblemResponse(401, "Unauthorized", "...");
-//     return std::make_unique<WatchHandler>();
-//   });
-//   ALERTHUB_ASSIGN_OR_RETURN(auto server, HttpServer::Start(std::move(router), {}));
+//   router.Add(
+//       "GET", "/health/live",
+//       [](Request, ResponseWriter w) { std::move(w).Send({.body = "{}"}); },
+//       {.blocking = false, .name = "health.live"});
+//   router.AddWebSocket(
+//       "/api/v1/ws", [](const Request& req) -> WebSocketAcceptResult {
+//         if (!Authorized(req)) {
+//           return ProblemResponse(401, "Unauthorized", "a token is required");
+//         }
+//         return std::make_unique<WatchHandler>();
+//       });
+//   ALERTHUB_ASSIGN_OR_RETURN(auto server,
+//                             HttpServer::Start(std::move(router), {}));
 #ifndef ALERTHUB_SERVER_HTTP_ROUTER_H_
 #define ALERTHUB_SERVER_HTTP_ROUTER_H_
 
@@ -80,17 +85,17 @@ struct Request {
   std::optional<std::string> QueryParam(absl::string_view name) const;
 };
 
-// One HTTP response. The server adds Content-Length, Date, Server,
-// Connection, X-Request-Id and traceparent itself; those names in `headers`
-// are ignored.
+// One HTTP response. The server sets Content-Length (none for 204 and 304),
+// Content-Type (from `content_type`), Date, Server, Connection, X-Request-Id
+// and traceparent itself; those names in `headers` are ignored, as are
+// headers whose name or value could split the header (CR, LF, NUL).
 struct Response {
   int status = 200;  // 200-599; anything else is sent as 500
   // Every member has an initializer so that designated initializers such as
   // Response{.status = 202, .body = "{}"} compile cleanly under -Wextra.
   std::vector<std::pair<std::string, std::string>> headers = {};
   std::string body = {};
-  // Sent as Content-Type when the body is not empty (or when the status
-  // allows a body and this is not empty).
+  // Sent as Content-Type when the body is not empty; empty means none.
   std::string content_type = "application/json";
 };
 
@@ -103,8 +108,7 @@ class ResponseWriter {
  public:
   // A writer that hands the response to `done` on the thread calling Send()
   // (or the destructor). For unit tests that call handlers without a server.
-  static ResponseWriter ForCallback(
-      absl::AnyInvocable<void(Response) &&> done);
+  static ResponseWriter ForCallback(absl::AnyInvocable<void(Response) &&> done);
 
   ResponseWriter(ResponseWriter&& other) noexcept = default;
   // Abandons (answers 500 to) this writer's request first, if still pending.
@@ -146,7 +150,7 @@ struct RouteOptions {
 
 // WebSocket close codes AlertHub sends (RFC 6455 §7.4).
 inline constexpr uint16_t kWsCloseNormal = 1000;
-inline constexpr uint16_t kWsCloseGoingAway = 1001;      // server shutdown
+inline constexpr uint16_t kWsCloseGoingAway = 1001;        // server shutdown
 inline constexpr uint16_t kWsCloseUnsupportedData = 1003;  // binary frame
 inline constexpr uint16_t kWsClosePolicyViolation = 1008;
 inline constexpr uint16_t kWsCloseTryAgainLater = 1013;  // slow consumer
@@ -213,8 +217,8 @@ class Router {
   // differently from one already at the same position is recorded in
   // status() (the route is not added). A GET route also answers HEAD unless
   // a HEAD route exists (the body is dropped, Content-Length kept).
-  void Add(absl::string_view method, absl::string_view pattern,
-           Handler handler, RouteOptions options = {});
+  void Add(absl::string_view method, absl::string_view pattern, Handler handler,
+           RouteOptions options = {});
 
   // Accepts WebSocket upgrades (GET with Upgrade: websocket) on `pattern`.
   // Other requests for the path get the path's HTTP routes, else 426.

@@ -1,12 +1,13 @@
 // Unit tests of the pieces that do no I/O: Router, ResponseWriter,
 // ProblemResponse and trace context.
+#include "alerthub/server/http/router.h"
+
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "alerthub/server/http/problem.h"
-#include "alerthub/server/http/router.h"
 #include "alerthub/server/http/trace_context.h"
 #include "alerthub/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -90,7 +91,8 @@ TEST(RouterTest, BacktracksFromLiteralToParameter) {
 TEST(RouterTest, UnknownPathsAndEmptySegments) {
   Router router = NotificationRoutes();
   EXPECT_FALSE(router.Find("GET", "/api/v1/nope").path_found);
-  EXPECT_FALSE(router.Find("GET", "/api/v1/notifications/x/events/y").path_found);
+  EXPECT_FALSE(
+      router.Find("GET", "/api/v1/notifications/x/events/y").path_found);
   // A parameter never binds an empty segment; trailing slashes matter.
   EXPECT_FALSE(router.Find("GET", "/api/v1/notifications//events").path_found);
   EXPECT_FALSE(router.Find("GET", "/api/v1/notifications/").path_found);
@@ -101,7 +103,8 @@ TEST(RouterTest, HeadFallsBackToGet) {
   Router::Match m = router.Find("HEAD", "/api/v1/notifications/x");
   ASSERT_NE(m.handler, nullptr);
   EXPECT_EQ(m.options->name, "get");
-  EXPECT_EQ(router.Find("HEAD", "/api/v1/notifications/batch").handler, nullptr);
+  EXPECT_EQ(router.Find("HEAD", "/api/v1/notifications/batch").handler,
+            nullptr);
 }
 
 TEST(RouterTest, DefaultsNameToPatternAndBlockingToTrue) {
@@ -141,8 +144,8 @@ TEST(RouterTest, RecordsTheFirstRegistrationError) {
     EXPECT_THAT(router.status(), StatusIs(absl::StatusCode::kInvalidArgument,
                                           HasSubstr("conflicts with {id}")));
   }
-  for (const char* bad : {"", "a/b", "/a//b", "/a/{}", "/a/{b-c}", "/a/x{y}",
-                          "/a?b"}) {
+  for (const char* bad :
+       {"", "a/b", "/a//b", "/a/{}", "/a/{b-c}", "/a/x{y}", "/a?b"}) {
     Router router;
     router.Add("GET", bad, Noop);
     EXPECT_THAT(router.status(), StatusIs(absl::StatusCode::kInvalidArgument))
@@ -245,17 +248,19 @@ TEST(TraceContextTest, ParsesAndFormatsVersion00) {
 }
 
 TEST(TraceContextTest, RejectsInvalidTraceparents) {
-  for (const char* bad : {
-           "",
-           "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",      // short
-           "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",   // upper
-           "00-00000000000000000000000000000000-00f067aa0ba902b7-01",   // zero trace
-           "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",   // zero span
-           "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",   // version ff
-           "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",   // not 00
-           "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",  // long
-           "00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01",
-           "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01",
+  const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const std::string span = "00f067aa0ba902b7";
+  for (const std::string& bad : {
+           std::string(),
+           "00-" + trace + "-" + span,                             // short
+           "00-" + trace + "-" + span + "-01-",                    // long
+           "00-4BF92F3577B34DA6A3CE929D0E0E4736-" + span + "-01",  // upper
+           "00-" + std::string(32, '0') + "-" + span + "-01",      // zero
+           "00-" + trace + "-" + std::string(16, '0') + "-01",     // zero
+           "ff-" + trace + "-" + span + "-01",                     // ff
+           "01-" + trace + "-" + span + "-01",                     // not 00
+           "00_" + trace + "_" + span + "_01",                     // dashes
+           "00-4bf92f3577b34da6a3ce929d0e0e473g-" + span + "-01",  // hex
        }) {
     EXPECT_EQ(ParseTraceparent(bad), std::nullopt) << bad;
   }

@@ -6,9 +6,9 @@
 // public so that other transports (the bus, outgoing webhooks) build and check
 // the same headers the same way.
 //
-//   std::optional<TraceParent> in = ParseTraceparent(header);  // nullopt if invalid
+//   std::optional<TraceParent> in = ParseTraceparent(header);  // or nullopt
 //   TraceParent ours = in ? in->NewChildSpan() : TraceParent::NewRoot();
-//   response.headers.emplace_back("traceparent", ours.ToString());
+//   headers.emplace_back("traceparent", ours.ToString());
 #ifndef ALERTHUB_SERVER_HTTP_TRACE_CONTEXT_H_
 #define ALERTHUB_SERVER_HTTP_TRACE_CONTEXT_H_
 

@@ -54,11 +54,21 @@ void AppendJsonString(std::string& out, absl::string_view s) {
       continue;
     }
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default:
         if (c < 0x20 || c == 0x7F) {
           out.append("\\u00");
@@ -84,10 +94,11 @@ std::string FormatAccessLogLine(const AccessLogEntry& e) {
   AppendJsonString(line, e.path);
   line.append(",\"route\":");
   AppendJsonString(line, e.route);
-  absl::StrAppend(&line, ",\"status\":", e.status, ",\"bytes\":", e.bytes,
-                  ",\"duration_ms\":",
-                  absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(e.duration)),
-                  ",\"request_id\":");
+  absl::StrAppend(
+      &line, ",\"status\":", e.status, ",\"bytes\":", e.bytes,
+      ",\"duration_ms\":",
+      absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(e.duration)),
+      ",\"request_id\":");
   AppendJsonString(line, e.request_id);
   line.append(",\"traceparent\":");
   AppendJsonString(line, e.traceparent);
@@ -106,9 +117,9 @@ absl::string_view HttpDate(absl::Time now) {
   const int64_t second = absl::ToUnixSeconds(now);
   if (second != cache.second) {
     cache.second = second;
-    cache.text = absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT",
-                                  absl::FromUnixSeconds(second),
-                                  absl::UTCTimeZone());
+    cache.text =
+        absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT",
+                         absl::FromUnixSeconds(second), absl::UTCTimeZone());
   }
   return cache.text;
 }

@@ -1,11 +1,10 @@
 #include "alerthub/server/http/internal/http_connection.h"
 
-#include <chrono>
-#include <utility>
-
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <chrono>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -82,12 +81,15 @@ void HttpConnection::ReadRequest() {
   parser_->body_limit(ctx_->options->max_body_bytes);
   parser_->header_limit(static_cast<uint32_t>(ctx_->options->max_header_bytes));
   request_begun_ = false;
-  if (buffer_.size() > 0) {  // pipelined
+  if (first_request_ || buffer_.size() > 0) {
+    // A new connection owes us a header within header_timeout of connecting;
+    // a pipelined request is already (partly) here.
     ReadHeader();
     return;
   }
-  SetExpiry(stream_, first_request_ ? ctx_->options->header_timeout
-                                    : ctx_->options->idle_timeout);
+  // Keep-alive: wait up to idle_timeout for the next request's first bytes;
+  // its header_timeout starts then.
+  SetExpiry(stream_, ctx_->options->idle_timeout);
   stream_.async_read_some(
       buffer_.prepare(kFirstReadBytes),
       beast::bind_front_handler(&HttpConnection::OnFirstBytes,
@@ -142,11 +144,10 @@ void HttpConnection::OnHeader(beast::error_code ec, size_t bytes) {
 void HttpConnection::ReadBody() {
   state_ = State::kReadingBody;
   SetExpiry(stream_, ctx_->options->body_timeout);
-  bhttp::async_read(
-      stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, size_t) {
-        self->OnBody(ec);
-      });
+  bhttp::async_read(stream_, buffer_, *parser_,
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      self->OnBody(ec);
+                    });
 }
 
 void HttpConnection::OnBody(beast::error_code ec) {
@@ -193,17 +194,16 @@ void HttpConnection::BeginRequest() {
   } else {
     info_.request_id = NewUuidV7(info_.start_wall);
   }
+  parent_traceparent_.clear();
   std::optional<TraceParent> parent;
   if (auto it = msg.find("traceparent"); it != msg.end()) {
-    parent = ParseTraceparent(ToAbsl(it->value()));
+    const absl::string_view value = ToAbsl(it->value());
+    parent = ParseTraceparent(value);
+    if (parent.has_value())
+      parent_traceparent_.assign(value.data(), value.size());
   }
-  if (parent.has_value()) {
-    parent_traceparent_.assign(msg.find("traceparent")->value().data(), 55);
-    info_.traceparent = parent->NewChildSpan().ToString();
-  } else {
-    parent_traceparent_.clear();
-    info_.traceparent = TraceParent::NewRoot().ToString();
-  }
+  info_.traceparent = parent.has_value() ? parent->NewChildSpan().ToString()
+                                         : TraceParent::NewRoot().ToString();
 }
 
 void HttpConnection::Dispatch() {
@@ -217,14 +217,13 @@ void HttpConnection::Dispatch() {
   }
   Router::Match match =
       ctx_->router->Find(ToAbsl(msg.method_string()), target->segments);
-  const bool upgrade =
-      match.websocket != nullptr && websocket::is_upgrade(msg);
+  const bool upgrade = match.websocket != nullptr && websocket::is_upgrade(msg);
   if (match.handler == nullptr && !upgrade) {
     // Answered by the server itself.
     Response response;
     if (!match.path_found) {
-      response = ProblemResponse(
-          404, "Not Found", absl::StrCat("no route for ", target->path));
+      response = ProblemResponse(404, "Not Found",
+                                 absl::StrCat("no route for ", target->path));
     } else {
       info_.route = match.pattern;
       if (match.allow.empty()) {  // a WebSocket-only path
@@ -309,8 +308,9 @@ void HttpConnection::OnWebSocketDecision(WebSocketAcceptResult result) {
   std::unique_ptr<WebSocketHandler> handler =
       std::move(std::get<std::unique_ptr<WebSocketHandler>>(result));
   if (handler == nullptr) {
-    WriteResponse(ProblemResponse(500, "Internal Server Error",
-                                  "the WebSocket acceptor returned no handler"));
+    WriteResponse(
+        ProblemResponse(500, "Internal Server Error",
+                        "the WebSocket acceptor returned no handler"));
     return;
   }
   if (ctx_->draining.load()) {
@@ -370,7 +370,7 @@ void HttpConnection::WriteResponse(Response r) {
   keep_alive_ = keep_alive_ && !ctx_->draining.load();
   res.keep_alive(keep_alive_);
   response_status_ = status;
-  response_bytes_ = body_allowed ? r.body.size() : 0;
+  response_bytes_ = body_allowed && !head_ ? r.body.size() : 0;
   if (body_allowed && head_) {
     res.content_length(r.body.size());  // the GET's length, no body
   } else {

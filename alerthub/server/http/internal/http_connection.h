@@ -4,13 +4,12 @@
 #ifndef ALERTHUB_SERVER_HTTP_INTERNAL_HTTP_CONNECTION_H_
 #define ALERTHUB_SERVER_HTTP_INTERNAL_HTTP_CONNECTION_H_
 
-#include <memory>
-#include <optional>
-#include <string>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <memory>
+#include <optional>
+#include <string>
 
 #include "alerthub/server/http/internal/response_sink.h"
 #include "alerthub/server/http/internal/server_context.h"
@@ -38,12 +37,12 @@ class HttpConnection final
 
  private:
   enum class State {
-    kIdle,           // waiting for a request's first byte
+    kIdle,  // waiting for a request's first byte
     kReadingHeader,
     kReadingBody,
-    kHandling,       // a handler or acceptor owns the request
+    kHandling,  // a handler or acceptor owns the request
     kWriting,
-    kLingering,      // response sent, send side shut, draining input
+    kLingering,  // response sent, send side shut, draining input
     kClosed,
   };
 
@@ -74,7 +73,8 @@ class HttpConnection final
   const std::string remote_;
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
-  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>>
+  std::optional<
+      boost::beast::http::request_parser<boost::beast::http::string_body>>
       parser_;
   std::optional<boost::beast::http::response<boost::beast::http::string_body>>
       response_;

@@ -19,7 +19,8 @@ std::vector<std::shared_ptr<Connection>> ServerContext::Snapshot() {
   absl::MutexLock lock(&mu_);
   out.reserve(live_.size());
   for (auto& [ptr, weak] : live_) {
-    if (std::shared_ptr<Connection> c = weak.lock()) out.push_back(std::move(c));
+    if (std::shared_ptr<Connection> c = weak.lock())
+      out.push_back(std::move(c));
   }
   return out;
 }

@@ -12,16 +12,15 @@
 #define ALERTHUB_SERVER_HTTP_INTERNAL_SERVER_CONTEXT_H_
 
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core/string.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/beast/core/string.hpp>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -67,7 +66,7 @@ class Connection {
 // Per-request data the access log and metrics need.
 struct RequestInfo {
   std::string method;
-  std::string path;  // raw path, no query string
+  std::string path;                           // raw path, no query string
   absl::string_view route = kUnmatchedRoute;  // points into the Router
   std::string request_id;
   std::string traceparent;
@@ -79,7 +78,9 @@ class ServerContext {
  public:
   ServerContext(const Router* router, const HttpServerOptions* options,
                 std::shared_ptr<SharedState> shared, net::thread_pool* pool)
-      : router(router), options(options), shared(std::move(shared)),
+      : router(router),
+        options(options),
+        shared(std::move(shared)),
         pool(pool) {}
 
   const Router* const router;

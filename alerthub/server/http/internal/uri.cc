@@ -73,7 +73,8 @@ std::optional<ParsedTarget> ParseTarget(absl::string_view target) {
       target = "/";
     } else {
       target.remove_prefix(path_start);
-      if (target.front() == '?') return std::nullopt;  // "http://h?q": odd, refuse
+      if (target.front() == '?')
+        return std::nullopt;  // "http://h?q": odd, refuse
     }
   }
   if (target.empty()) return std::nullopt;

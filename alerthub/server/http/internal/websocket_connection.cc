@@ -1,8 +1,7 @@
 #include "alerthub/server/http/internal/websocket_connection.h"
 
-#include <utility>
-
 #include <boost/asio/post.hpp>
+#include <utility>
 
 namespace alerthub::http::http_internal {
 namespace {
@@ -69,9 +68,9 @@ void WebSocketConnection::Run() {
         res.set("X-Request-Id", request_id);
         res.set("traceparent", traceparent);
       }));
-  ws_.async_accept(upgrade_, beast::bind_front_handler(
-                                 &WebSocketConnection::OnAccept,
-                                 shared_from_this()));
+  ws_.async_accept(upgrade_,
+                   beast::bind_front_handler(&WebSocketConnection::OnAccept,
+                                             shared_from_this()));
 }
 
 void WebSocketConnection::OnAccept(beast::error_code ec) {
@@ -110,8 +109,8 @@ void WebSocketConnection::OnRead(beast::error_code ec, size_t bytes) {
   }
   if (!ws_.got_text()) {
     read_buffer_.consume(read_buffer_.size());
-    CloseNow(CloseReason(websocket::close_code::unknown_data,
-                         "text frames only"));
+    CloseNow(
+        CloseReason(websocket::close_code::unknown_data, "text frames only"));
   } else {
     std::string text = beast::buffers_to_string(read_buffer_.data());
     read_buffer_.consume(read_buffer_.size());

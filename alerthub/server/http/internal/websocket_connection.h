@@ -3,15 +3,14 @@
 #ifndef ALERTHUB_SERVER_HTTP_INTERNAL_WEBSOCKET_CONNECTION_H_
 #define ALERTHUB_SERVER_HTTP_INTERNAL_WEBSOCKET_CONNECTION_H_
 
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -26,12 +25,11 @@ class WebSocketConnection final
  public:
   // Takes over `stream`, whose executor is a strand, after the acceptor
   // agreed to upgrade `upgrade`. Call Run() on the strand next.
-  WebSocketConnection(ServerContext* ctx, boost::beast::tcp_stream stream,
-                      std::string remote,
-                      std::unique_ptr<WebSocketHandler> handler,
-                      boost::beast::http::request<boost::beast::http::string_body>
-                          upgrade,
-                      RequestInfo info);
+  WebSocketConnection(
+      ServerContext* ctx, boost::beast::tcp_stream stream, std::string remote,
+      std::unique_ptr<WebSocketHandler> handler,
+      boost::beast::http::request<boost::beast::http::string_body> upgrade,
+      RequestInfo info);
 
   // Completes the upgrade, then calls the handler's OnOpen() and reads.
   void Run();
