@@ -31,7 +31,8 @@ def count_cases(root, failures):
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--testlogs", default="")
-    p.add_argument("--junit", action="append", default=[])
+    p.add_argument("--junit", action="append", default=[],
+                   help="FILE[:EXIT_CODE] — a JUnit file and its runner's exit code")
     p.add_argument("--script-steps", type=int, default=0)
     p.add_argument("--failed-steps", type=int, default=0)
     p.add_argument("--bazel-ok", type=int, default=1)
@@ -40,7 +41,11 @@ def main() -> int:
     files = []
     if a.testlogs:
         files += sorted(pathlib.Path(a.testlogs).glob("**/test.xml"))
-    files += [pathlib.Path(f) for f in a.junit]
+    runner_rc = {}
+    for spec in a.junit:
+        path, _, rc = spec.partition(":")
+        files.append(pathlib.Path(path))
+        runner_rc[pathlib.Path(path)] = int(rc) if rc else 0
     passed = failed = skipped = 0
     failures = []
     for f in files:
@@ -55,9 +60,13 @@ def main() -> int:
             failures.append(f"{f}: unreadable")
             continue
         pa, fa, sk = count_cases(root, failures)
-        if pa + fa + sk == 0 and (root.get("failures", "0") != "0" or root.get("errors", "0") != "0"):
+        rc = runner_rc.get(f, 0)
+        if pa + fa + sk == 0:
             fa = 1
-            failures.append(f"{f}: failed before running a case")
+            failures.append(f"{f}: no test case ran")
+        elif rc != 0 and fa == 0:
+            fa = 1
+            failures.append(f"{f}: the runner exited {rc} without a failed case")
         passed, failed, skipped = passed + pa, failed + fa, skipped + sk
     passed += a.script_steps - a.failed_steps
     failed += a.failed_steps

@@ -1,6 +1,10 @@
 #include "alerthub/pipeline/pipeline.h"
 
+#include <algorithm>
 #include <utility>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/container/flat_hash_map.h"
 
 #include "absl/strings/str_cat.h"
 #include "alerthub/common/status.h"
@@ -16,11 +20,27 @@ inline constexpr absl::string_view kBatchEndpoint = "notifications.batch";
 // Per-item state between validation and commit.
 struct Pipeline::Prepared {
   bool valid = false;
-  bool duplicate = false;      // content duplicate found before commit
+  bool duplicate = false;      // content duplicate of a stored notification
   std::string duplicate_of;
+  // Index of an earlier item of the same call with the same content, or -1.
+  int same_as = -1;
   std::string content_hash;    // set when the content window applies
   size_t write_index = 0;      // position in the commit when !duplicate
 };
+
+void Pipeline::ContentClaims::Acquire(const std::string& hash) {
+  absl::MutexLock lock(&mu_);
+  auto free = [this, &hash]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !held_.contains(hash);
+  };
+  mu_.Await(absl::Condition(&free));
+  held_.insert(hash);
+}
+
+void Pipeline::ContentClaims::Release(const std::string& hash) {
+  absl::MutexLock lock(&mu_);
+  held_.erase(hash);
+}
 
 Pipeline::Pipeline(Store* store, Kv* kv, PipelineOptions options)
     : store_(store),
@@ -109,10 +129,9 @@ absl::StatusOr<std::vector<absl::StatusOr<SubmitResult>>> Pipeline::Run(
   // 3. Dedup and 4. build the writes.
   const absl::Duration window =
       tenant.settings.dedup_window.value_or(options_.default_dedup_window);
-  std::vector<SubmissionWrite> writes;
-  writes.reserve(valid);
-  std::vector<size_t> item_of_write;
-  item_of_write.reserve(valid);
+  // Content hashes, and identical content repeated within this call.
+  absl::flat_hash_map<std::string, size_t> first_with_hash;
+  std::vector<std::string> claimed;  // distinct hashes, claimed in sorted order
   for (size_t i = 0; i < n_items; ++i) {
     Prepared& p = prepared[i];
     if (!p.valid) continue;
@@ -121,13 +140,39 @@ absl::StatusOr<std::vector<absl::StatusOr<SubmitResult>>> Pipeline::Run(
       // A batch's Idempotency-Key covers each item by its position.
       n.dedup_key = batch ? absl::StrCat(ctx.idempotency_key, "#", i) : ctx.idempotency_key;
     }
-    if (n.dedup_key.empty() && window > absl::ZeroDuration()) {
-      p.content_hash = ContentHash(n);
+    if (!n.dedup_key.empty() || window <= absl::ZeroDuration()) continue;
+    p.content_hash = ContentHash(n);
+    auto [it, inserted] = first_with_hash.try_emplace(p.content_hash, i);
+    if (inserted) {
+      claimed.push_back(p.content_hash);
+    } else {
+      p.same_as = static_cast<int>(it->second);
+    }
+  }
+  // Hold each hash from lookup to remembering it, so identical content
+  // submitted concurrently in this process is stored once. Sorted order
+  // keeps two callers with overlapping hashes from waiting on each other.
+  std::sort(claimed.begin(), claimed.end());
+  for (const std::string& h : claimed) content_claims_.Acquire(h);
+  absl::Cleanup release = [this, &claimed] {
+    for (const std::string& h : claimed) content_claims_.Release(h);
+  };
+
+  std::vector<SubmissionWrite> writes;
+  writes.reserve(valid);
+  std::vector<size_t> item_of_write;
+  item_of_write.reserve(valid);
+  for (size_t i = 0; i < n_items; ++i) {
+    Prepared& p = prepared[i];
+    if (!p.valid || p.same_as >= 0) continue;
+    Notification& n = items[i];
+    if (!p.content_hash.empty()) {
       absl::StatusOr<std::optional<std::string>> original =
           dedup_.Find(tenant.id, p.content_hash);
       if (!original.ok()) {
         if (!batch) return original.status();
         results[i] = original.status();
+        p.valid = false;
         continue;
       }
       if (original->has_value()) {
@@ -189,6 +234,24 @@ absl::StatusOr<std::vector<absl::StatusOr<SubmitResult>>> Pipeline::Run(
       results[i] = std::move(r);
     }
     if (any_new && commit_listener_) commit_listener_();
+  }
+
+  // Repeats within this call share the first item's outcome, as duplicates.
+  for (size_t i = 0; i < n_items; ++i) {
+    Prepared& p = prepared[i];
+    if (!p.valid || p.same_as < 0) continue;
+    const Prepared& first = prepared[p.same_as];
+    const absl::StatusOr<SubmitResult>& first_result = results[p.same_as];
+    if (first.duplicate) {
+      p.duplicate = true;
+      p.duplicate_of = first.duplicate_of;
+    } else if (first.valid && first_result.ok()) {
+      p.duplicate = true;
+      p.duplicate_of = first_result->id;
+    } else {
+      results[i] = first_result.ok() ? absl::InternalError("no outcome") : first_result.status();
+      p.valid = false;
+    }
   }
 
   // Duplicates report the original's current status.

@@ -25,6 +25,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -107,6 +108,20 @@ class Pipeline {
   absl::StatusOr<std::vector<absl::StatusOr<SubmitResult>>> Run(
       const SubmitContext& ctx, std::vector<Notification> items, bool batch);
 
+  // Content hashes being deduplicated and committed right now in this
+  // process: a second submission of identical content waits for the first to
+  // be committed and remembered, then finds it (see dedup/dedup.h).
+  class ContentClaims {
+   public:
+    // Blocks while another caller holds `hash`, then holds it.
+    void Acquire(const std::string& hash);
+    void Release(const std::string& hash);
+
+   private:
+    absl::Mutex mu_;
+    absl::flat_hash_set<std::string> held_ ABSL_GUARDED_BY(mu_);
+  };
+
   Store* const store_;
   Kv* const kv_;
   const PipelineOptions options_;
@@ -114,6 +129,7 @@ class Pipeline {
   RateLimiter rate_limiter_;
   ContentDeduplicator dedup_;
   GroupCommitter committer_;
+  ContentClaims content_claims_;
   std::function<void()> commit_listener_;
   std::atomic<int64_t> accepted_{0};
 

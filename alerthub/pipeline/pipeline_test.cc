@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "alerthub/adapters/memory/memory_kv.h"
 #include "alerthub/adapters/sqlite/sqlite_store.h"
 #include "alerthub/common/status.h"
@@ -234,6 +235,46 @@ TEST_F(PipelineTest, BatchDuplicatesWithinAndAcrossCalls) {
   EXPECT_FALSE(results[0]->duplicate);
   EXPECT_TRUE(results[1]->duplicate);
   EXPECT_EQ(results[1]->id, results[0]->id);
+}
+
+TEST_F(PipelineTest, IdenticalContentWithinOneBatchIsStoredOnce) {
+  std::vector<Notification> items = {Make("a", "same"), Make("a", "other"), Make("a", "same")};
+  ASSERT_OK_AND_ASSIGN(auto results, pipeline_->SubmitBatch(Ctx(), items));
+  ASSERT_OK(results[0].status());
+  ASSERT_OK(results[2].status());
+  EXPECT_FALSE(results[0]->duplicate);
+  EXPECT_TRUE(results[2]->duplicate);
+  EXPECT_EQ(results[2]->id, results[0]->id);
+  EXPECT_EQ(pipeline_->accepted(), 2);
+}
+
+TEST_F(PipelineTest, ConcurrentIdenticalContentIsStoredOnce) {
+  PipelineOptions options;
+  options.rate_limit.enabled = false;
+  Reset(options);
+  constexpr int kThreads = 16;
+  absl::Mutex mu;
+  std::vector<SubmitResult> got;
+  absl::Notification go;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      go.WaitForNotification();
+      absl::StatusOr<SubmitResult> r = pipeline_->Submit(Ctx(), Make("race", "same content"));
+      ASSERT_OK(r.status());
+      absl::MutexLock lock(&mu);
+      got.push_back(*r);
+    });
+  }
+  go.Notify();
+  for (auto& t : threads) t.join();
+  int fresh = 0;
+  for (const SubmitResult& r : got) {
+    if (!r.duplicate) ++fresh;
+    EXPECT_EQ(r.id, got.front().id);
+  }
+  EXPECT_EQ(fresh, 1);
+  EXPECT_EQ(pipeline_->accepted(), 1);
 }
 
 TEST_F(PipelineTest, BatchIdempotencyKeyCoversEachPosition) {

@@ -3,6 +3,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "alerthub/server/env_flags.h"
 
@@ -29,6 +31,8 @@ ABSL_FLAG(bool, rate_limit_fail_open, true,
           "When the Kv is unavailable, let submissions through (true) or refuse them with 503.");
 ABSL_FLAG(int, dedup_window_s, 300,
           "Default content-dedup window in seconds; 0 disables content dedup.");
+ABSL_FLAG(int, ws_ping_interval_s, 20,
+          "Ping idle WebSocket clients this often; one silent for twice as long is dropped.");
 ABSL_FLAG(int, shutdown_grace_s, 10,
           "On SIGTERM/SIGINT, how long in-flight requests may take to finish.");
 
@@ -40,6 +44,15 @@ absl::StatusOr<AppOptions> ParseDaemonFlags(int argc, char** argv, absl::string_
   // without it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::SetProgramUsageMessage(usage);
+  // --help lists AlertHub's own flags (absl's default looks for a file named
+  // after the program).
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, "daemons/") ||
+           absl::StrContains(file, "alerthub/server/daemon_flags");
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage_config);
   if (absl::Status s = ApplyEnvironmentToFlags(); !s.ok()) return s;
   absl::ParseCommandLine(argc, argv);
 
@@ -69,6 +82,9 @@ absl::StatusOr<AppOptions> ParseDaemonFlags(int argc, char** argv, absl::string_
   o.http.header_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_http_header_timeout_ms));
   o.http.idle_timeout = absl::Seconds(absl::GetFlag(FLAGS_http_idle_timeout_s));
   if (!absl::GetFlag(FLAGS_access_log)) o.http.access_log = nullptr;
+  // Beast pings after half the idle timeout and drops the peer after the
+  // whole of it.
+  o.http.ws_idle_timeout = absl::Seconds(2 * absl::GetFlag(FLAGS_ws_ping_interval_s));
   o.shutdown_grace = absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s));
   return o;
 }
