@@ -153,6 +153,15 @@ Response QueryProblem(const absl::Status& s) {
   return r;
 }
 
+// The answer for a failed lookup of notification `id`: one message for
+// "absent" and "another tenant's", so nothing leaks across tenants.
+Response NotificationProblem(const absl::Status& s, absl::string_view id) {
+  if (s.code() == absl::StatusCode::kNotFound) {
+    return ProblemFromStatus(absl::NotFoundError(absl::StrCat("no notification ", id)));
+  }
+  return ProblemFromStatus(s);
+}
+
 // Realtime updates for one WebSocket: the tenant's Kv channel, filtered.
 class UpdatesSocket final : public http::WebSocketHandler {
  public:
@@ -302,21 +311,19 @@ absl::StatusOr<Principal> RouterService::Authenticate(const Request& req, bool a
 }
 
 void RouterService::Register(http::Router& router) {
-  router.Add("POST", "/api/v1/notifications",
-             [this](Request r, ResponseWriter w) { Submit(std::move(r), std::move(w)); },
-             {.name = "/api/v1/notifications"});
-  router.Add("GET", "/api/v1/notifications",
-             [this](Request r, ResponseWriter w) { List(std::move(r), std::move(w)); },
-             {.name = "/api/v1/notifications"});
-  router.Add("POST", "/api/v1/notifications/batch",
-             [this](Request r, ResponseWriter w) { SubmitBatch(std::move(r), std::move(w)); },
-             {.name = "/api/v1/notifications/batch"});
-  router.Add("GET", "/api/v1/notifications/{id}",
-             [this](Request r, ResponseWriter w) { Get(std::move(r), std::move(w)); },
-             {.name = "/api/v1/notifications/{id}"});
-  router.Add("GET", "/api/v1/notifications/{id}/events",
-             [this](Request r, ResponseWriter w) { Events(std::move(r), std::move(w)); },
-             {.name = "/api/v1/notifications/{id}/events"});
+  using Route = void (RouterService::*)(Request, ResponseWriter);
+  auto add = [&](absl::string_view method, absl::string_view pattern, Route route) {
+    router.Add(method, pattern,
+               [this, route](Request r, ResponseWriter w) {
+                 (this->*route)(std::move(r), std::move(w));
+               },
+               {.name = std::string(pattern)});
+  };
+  add("POST", "/api/v1/notifications", &RouterService::Submit);
+  add("GET", "/api/v1/notifications", &RouterService::List);
+  add("POST", "/api/v1/notifications/batch", &RouterService::SubmitBatch);
+  add("GET", "/api/v1/notifications/{id}", &RouterService::Get);
+  add("GET", "/api/v1/notifications/{id}/events", &RouterService::Events);
   router.AddWebSocket(
       "/api/v1/ws", [this](const Request& r) { return AcceptWebSocket(r); },
       {.name = "/api/v1/ws"});
@@ -487,13 +494,7 @@ void RouterService::Get(Request req, ResponseWriter writer) {
   absl::StatusOr<Notification> n = IsUuid(id)
       ? engine_->store().GetNotification(who->tenant_id, id)
       : absl::StatusOr<Notification>(absl::NotFoundError(""));
-  if (!n.ok()) {
-    if (n.status().code() == absl::StatusCode::kNotFound) {
-      return std::move(writer).Send(
-          ProblemFromStatus(absl::NotFoundError(absl::StrCat("no notification ", id))));
-    }
-    return std::move(writer).Send(ProblemFromStatus(n.status()));
-  }
+  if (!n.ok()) return std::move(writer).Send(NotificationProblem(n.status(), id));
   std::move(writer).Send(JsonResponse(200, NotificationToJson(*n)));
 }
 
@@ -504,13 +505,7 @@ void RouterService::Events(Request req, ResponseWriter writer) {
   absl::StatusOr<std::vector<CloudEvent>> events =
       IsUuid(id) ? engine_->store().ListEvents(who->tenant_id, id)
                  : absl::StatusOr<std::vector<CloudEvent>>(absl::NotFoundError(""));
-  if (!events.ok()) {
-    if (events.status().code() == absl::StatusCode::kNotFound) {
-      return std::move(writer).Send(
-          ProblemFromStatus(absl::NotFoundError(absl::StrCat("no notification ", id))));
-    }
-    return std::move(writer).Send(ProblemFromStatus(events.status()));
-  }
+  if (!events.ok()) return std::move(writer).Send(NotificationProblem(events.status(), id));
   nlohmann::json list = nlohmann::json::array();
   for (const CloudEvent& e : *events) list.push_back(CloudEventToJson(e));
   std::move(writer).Send(JsonResponse(200, {{"events", std::move(list)}}));
