@@ -8,6 +8,7 @@
 #include "alerthub/common/uuid.h"
 #include "alerthub/engine/engine.h"
 #include "alerthub/internal/watch_dispatcher.h"
+#include "alerthub/remote/remote_client.h"
 
 namespace alerthub {
 namespace {
@@ -125,11 +126,7 @@ class EmbeddedClient final : public Client {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Open(const ClientOptions& options) {
-  if (!options.endpoint.empty()) {
-    return absl::UnimplementedError(
-        "remote mode (ClientOptions::endpoint) needs the AlertHub router, which "
-        "this build does not include yet");
-  }
+  if (!options.endpoint.empty()) return OpenRemoteClient(options);
   EngineOptions engine_options;
   engine_options.store = options.store;
   engine_options.bus = options.bus;
