@@ -73,7 +73,7 @@ class EmbeddedClient final : public Client {
   absl::StatusOr<NotificationList> List(const ListOptions& options) override {
     if (options.limit < 1 || options.limit > 500) {
       return InvalidArgumentWithFields("invalid list request",
-                                       {{"limit", "must be between 1 and 500"}});
+                                       {{"limit", "must be an integer between 1 and 500"}});
     }
     NotificationFilter filter;
     filter.status = options.status;

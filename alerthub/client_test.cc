@@ -103,7 +103,7 @@ TEST(ClientTest, ListFollowsCursorsAndFilters) {
   ListOptions bad;
   bad.limit = 501;
   EXPECT_THAT(client->List(bad), StatusIs(absl::StatusCode::kInvalidArgument,
-                                          HasSubstr("limit: must be between 1 and 500")));
+                                          HasSubstr("limit: must be an integer between 1 and 500")));
   bad.limit = 10;
   bad.cursor = "garbage!";
   EXPECT_THAT(client->List(bad),

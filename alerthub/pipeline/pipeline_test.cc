@@ -141,6 +141,16 @@ TEST_F(PipelineTest, IdempotencyKeyActsAsDedupKey) {
   EXPECT_FALSE(other.duplicate);
 }
 
+TEST_F(PipelineTest, IdempotencyKeyFollowsTheDedupKeyRule) {
+  EXPECT_THAT(pipeline_->Submit(Ctx(std::string(257, 'k')), Make("a")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "invalid Idempotency-Key: Idempotency-Key: must be 1-256 printable ASCII "
+                       "characters"));
+  EXPECT_THAT(pipeline_->Submit(Ctx("tab\there"), Make("a")),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_OK(pipeline_->Submit(Ctx(std::string(256, 'k')), Make("a")).status());
+}
+
 TEST_F(PipelineTest, ContentDuplicateInsideWindowOnly) {
   ASSERT_OK_AND_ASSIGN(SubmitResult first, pipeline_->Submit(Ctx(), Make("a", "same")));
   clock_.Advance(absl::Seconds(299));

@@ -490,7 +490,8 @@ void RouterService::SubmitBatch(Request req, ResponseWriter writer) {
 void RouterService::Get(Request req, ResponseWriter writer) {
   absl::StatusOr<Principal> who = Authenticate(req, false);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
-  const std::string& id = req.path_params["id"];
+  // Ids are stored in lowercase; accept any case.
+  const std::string id = absl::AsciiStrToLower(req.path_params["id"]);
   absl::StatusOr<Notification> n = IsUuid(id)
       ? engine_->store().GetNotification(who->tenant_id, id)
       : absl::StatusOr<Notification>(absl::NotFoundError(""));
@@ -501,7 +502,7 @@ void RouterService::Get(Request req, ResponseWriter writer) {
 void RouterService::Events(Request req, ResponseWriter writer) {
   absl::StatusOr<Principal> who = Authenticate(req, false);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
-  const std::string& id = req.path_params["id"];
+  const std::string id = absl::AsciiStrToLower(req.path_params["id"]);
   absl::StatusOr<std::vector<CloudEvent>> events =
       IsUuid(id) ? engine_->store().ListEvents(who->tenant_id, id)
                  : absl::StatusOr<std::vector<CloudEvent>>(absl::NotFoundError(""));
