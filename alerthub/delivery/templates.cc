@@ -68,9 +68,8 @@ std::string EscapeJsonString(const std::string& s) {
   return out;
 }
 
-// Mustache's rule (& < > "), plus ' as &#39; (not &apos;, which some e-mail
-// clients' HTML renderers predate).
-std::string EscapeHtml(const std::string& s) {
+// Replaces & < > with entities, and also " and ' when `quotes` is set.
+std::string EscapeMarkup(const std::string& s, bool quotes) {
   std::string out;
   out.reserve(s.size() + 16);
   for (char c : s) {
@@ -85,10 +84,10 @@ std::string EscapeHtml(const std::string& s) {
         out += "&gt;";
         break;
       case '"':
-        out += "&quot;";
+        out += quotes ? "&quot;" : "\"";
         break;
       case '\'':
-        out += "&#39;";
+        out += quotes ? "&#39;" : "'";
         break;
       default:
         out += c;
@@ -97,26 +96,13 @@ std::string EscapeHtml(const std::string& s) {
   return out;
 }
 
-std::string EscapeSlack(const std::string& s) {
-  std::string out;
-  out.reserve(s.size() + 8);
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+// Mustache's rule (& < > "), plus ' as &#39; (not &apos;, which some e-mail
+// clients' HTML renderers predate).
+std::string EscapeHtml(const std::string& s) { return EscapeMarkup(s, /*quotes=*/true); }
+
+// Slack's mrkdwn control characters only: & < > (so text cannot inject
+// <!channel> mentions or links).
+std::string EscapeSlack(const std::string& s) { return EscapeMarkup(s, /*quotes=*/false); }
 
 std::string EscapeSlackJson(const std::string& s) { return EscapeJsonString(EscapeSlack(s)); }
 

@@ -29,17 +29,43 @@ using http::ResponseWriter;
 
 constexpr size_t kMaxIdempotencyKey = 256;
 
-// The body as a JSON value, or a 400/415 status naming what is wrong.
-absl::StatusOr<nlohmann::json> ParseJsonBody(const Request& req) {
+// `r` (a problem response) re-labelled with another status, title and type.
+Response Relabel(Response r, int status, absl::string_view title, absl::string_view type_suffix) {
+  nlohmann::json body = nlohmann::json::parse(r.body);
+  body["status"] = status;
+  body["title"] = std::string(title);
+  body["type"] = absl::StrCat(kProblemBase, type_suffix);
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+// The body as a JSON value, or the problem to answer: 415 for a non-JSON
+// Content-Type, 400 for a body that is not JSON.
+struct JsonBody {
+  nlohmann::json json;
+  std::optional<Response> problem;
+};
+
+absl::StatusOr<nlohmann::json> ParseJsonText(const Request& req);
+
+JsonBody ParseJsonBody(const Request& req) {
   if (std::optional<std::string> ct = req.Header("Content-Type")) {
     std::string media = absl::AsciiStrToLower(
         absl::StripAsciiWhitespace(absl::string_view(*ct).substr(0, ct->find(';'))));
     if (media != "application/json" && !absl::EndsWith(media, "+json")) {
-      return absl::Status(absl::StatusCode::kInvalidArgument,
-                          absl::StrCat("unsupported Content-Type \"", media,
-                                       "\": send application/json"));
+      return {nullptr, Relabel(ProblemFromStatus(absl::InvalidArgumentError(absl::StrCat(
+                                   "unsupported Content-Type \"", media,
+                                   "\": send application/json"))),
+                               415, "Unsupported Media Type", "unsupported-media-type")};
     }
   }
+  absl::StatusOr<nlohmann::json> j = ParseJsonText(req);
+  if (!j.ok()) return {nullptr, ProblemFromStatus(j.status())};
+  return {*std::move(j), std::nullopt};
+}
+
+absl::StatusOr<nlohmann::json> ParseJsonText(const Request& req) {
   if (req.body.empty()) return absl::InvalidArgumentError("the request body is empty: send a JSON object");
   nlohmann::json j;
   try {
@@ -52,23 +78,6 @@ absl::StatusOr<nlohmann::json> ParseJsonBody(const Request& req) {
         absl::StrCat("malformed JSON: ", pos == std::string::npos ? what : what.substr(pos + 2)));
   }
   return j;
-}
-
-bool IsUnsupportedMediaType(const absl::Status& s) {
-  return absl::StartsWith(s.message(), "unsupported Content-Type");
-}
-
-Response ProblemOrMediaType(const absl::Status& s) {
-  Response r = ProblemFromStatus(s);
-  if (IsUnsupportedMediaType(s)) {
-    nlohmann::json body = nlohmann::json::parse(r.body);
-    body["status"] = 415;
-    body["title"] = "Unsupported Media Type";
-    body["type"] = absl::StrCat(kProblemBase, "unsupported-media-type");
-    r.status = 415;
-    r.body = body.dump();
-  }
-  return r;
 }
 
 absl::StatusOr<std::string> IdempotencyKey(const Request& req) {
@@ -139,18 +148,11 @@ absl::StatusOr<ListOptions> ParseListQuery(const Request& req) {
   return o;
 }
 
-// Query errors are 400 (the request is malformed), not 422.
+// Query and header errors are 400 (the request is malformed), not 422.
 Response QueryProblem(const absl::Status& s) {
   Response r = ProblemFromStatus(s);
-  if (r.status == 422) {
-    nlohmann::json body = nlohmann::json::parse(r.body);
-    body["status"] = 400;
-    body["title"] = "Bad Request";
-    body["type"] = absl::StrCat(kProblemBase, "invalid-parameter");
-    r.status = 400;
-    r.body = body.dump();
-  }
-  return r;
+  if (r.status != 422) return r;
+  return Relabel(std::move(r), 400, "Bad Request", "invalid-parameter");
 }
 
 // The answer for a failed lookup of notification `id`: one message for
@@ -367,8 +369,9 @@ void RouterService::ObserveRequest(absl::string_view method, absl::string_view r
 void RouterService::Submit(Request req, ResponseWriter writer) {
   absl::StatusOr<Principal> who = Authenticate(req, false);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
-  absl::StatusOr<nlohmann::json> body = ParseJsonBody(req);
-  if (!body.ok()) return std::move(writer).Send(ProblemOrMediaType(body.status()));
+  JsonBody parsed = ParseJsonBody(req);
+  if (parsed.problem.has_value()) return std::move(writer).Send(*std::move(parsed.problem));
+  nlohmann::json* body = &parsed.json;
   absl::StatusOr<std::string> idem = IdempotencyKey(req);
   if (!idem.ok()) return std::move(writer).Send(QueryProblem(idem.status()));
 
@@ -392,8 +395,9 @@ void RouterService::Submit(Request req, ResponseWriter writer) {
 void RouterService::SubmitBatch(Request req, ResponseWriter writer) {
   absl::StatusOr<Principal> who = Authenticate(req, false);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
-  absl::StatusOr<nlohmann::json> body = ParseJsonBody(req);
-  if (!body.ok()) return std::move(writer).Send(ProblemOrMediaType(body.status()));
+  JsonBody parsed = ParseJsonBody(req);
+  if (parsed.problem.has_value()) return std::move(writer).Send(*std::move(parsed.problem));
+  nlohmann::json* body = &parsed.json;
   absl::StatusOr<std::string> idem = IdempotencyKey(req);
   if (!idem.ok()) return std::move(writer).Send(QueryProblem(idem.status()));
 
