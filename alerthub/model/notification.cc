@@ -509,4 +509,13 @@ absl::StatusOr<Notification> NotificationFromJson(const nlohmann::json& j) {
   return n;
 }
 
+absl::Status ValidateIdempotencyKey(absl::string_view key) {
+  bool ok = !key.empty() && key.size() <= NotificationLimits::kMaxDedupKeyLength;
+  for (char c : key) ok = ok && c >= 0x20 && c < 0x7f;
+  if (ok) return absl::OkStatus();
+  return InvalidArgumentWithFields(
+      "invalid Idempotency-Key header",
+      {{"Idempotency-Key", "must be 1-256 printable ASCII characters"}});
+}
+
 }  // namespace alerthub

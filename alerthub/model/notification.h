@@ -123,6 +123,11 @@ struct Notification {
 // ahead; a past time means "now" and is accepted).
 absl::Status ValidateNotification(const Notification& n, absl::Time now);
 
+// Checks an Idempotency-Key (which becomes the submission's dedup_key when
+// it has none, and travels in an HTTP header): 1-256 printable ASCII
+// characters. kInvalidArgument with the field "Idempotency-Key" otherwise.
+absl::Status ValidateIdempotencyKey(absl::string_view key);
+
 // Parses a submitted request body (a JSON object) and validates it. Unknown
 // fields and server-assigned fields (id, status, ...) are field errors.
 absl::StatusOr<Notification> NotificationFromRequestJson(const nlohmann::json& j,

@@ -802,3 +802,23 @@ TEST(NotificationFromJsonTest, IgnoresUnknownMembers) {
 
 }  // namespace
 }  // namespace alerthub
+
+namespace alerthub {
+namespace {
+
+TEST(ValidateIdempotencyKeyTest, PrintableAsciiUpTo256) {
+  EXPECT_TRUE(ValidateIdempotencyKey("order-42").ok());
+  EXPECT_TRUE(ValidateIdempotencyKey(std::string(256, 'k')).ok());
+  for (const std::string& bad : {std::string(), std::string(257, 'k'), std::string("tab\there"),
+                                 std::string("caf\xc3\xa9")}) {
+    absl::Status s = ValidateIdempotencyKey(bad);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(FieldErrorsOf(s),
+              (std::vector<FieldError>{
+                  {"Idempotency-Key", "must be 1-256 printable ASCII characters"}}))
+        << bad;
+  }
+}
+
+}  // namespace
+}  // namespace alerthub

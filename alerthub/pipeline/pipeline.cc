@@ -93,12 +93,7 @@ absl::StatusOr<std::vector<absl::StatusOr<SubmitResult>>> Pipeline::Run(
     const SubmitContext& ctx, std::vector<Notification> items, bool batch) {
   // The Idempotency-Key becomes a dedup_key, so it obeys the same rule.
   if (!ctx.idempotency_key.empty()) {
-    bool ok = ctx.idempotency_key.size() <= NotificationLimits::kMaxDedupKeyLength;
-    for (char c : ctx.idempotency_key) ok = ok && c >= 0x20 && c < 0x7f;
-    if (!ok) {
-      return InvalidArgumentWithFields(
-          "invalid Idempotency-Key", {{"Idempotency-Key", "must be 1-256 printable ASCII characters"}});
-    }
+    ALERTHUB_RETURN_IF_ERROR(ValidateIdempotencyKey(ctx.idempotency_key));
   }
   ALERTHUB_ASSIGN_OR_RETURN(Tenant tenant, LookupTenant(ctx.tenant_id));
   const absl::Time now = clock_->Now();

@@ -144,7 +144,7 @@ TEST_F(PipelineTest, IdempotencyKeyActsAsDedupKey) {
 TEST_F(PipelineTest, IdempotencyKeyFollowsTheDedupKeyRule) {
   EXPECT_THAT(pipeline_->Submit(Ctx(std::string(257, 'k')), Make("a")),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       "invalid Idempotency-Key: Idempotency-Key: must be 1-256 printable ASCII "
+                       "invalid Idempotency-Key header: Idempotency-Key: must be 1-256 printable ASCII "
                        "characters"));
   EXPECT_THAT(pipeline_->Submit(Ctx("tab\there"), Make("a")),
               StatusIs(absl::StatusCode::kInvalidArgument));

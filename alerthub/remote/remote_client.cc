@@ -62,13 +62,7 @@ absl::StatusOr<std::string> RequestBody(const Notification& n) {
 absl::Status AddIdempotencyKey(const SubmitOptions& options, HttpRequest* req) {
   const std::string& key = options.idempotency_key;
   if (key.empty()) return absl::OkStatus();
-  bool printable = key.size() <= 256;
-  for (char c : key) printable = printable && c >= 0x20 && c < 0x7f;
-  if (!printable) {
-    return InvalidArgumentWithFields(
-        "invalid Idempotency-Key header",
-        {{"Idempotency-Key", "must be 1-256 printable ASCII characters"}});
-  }
+  ALERTHUB_RETURN_IF_ERROR(ValidateIdempotencyKey(key));
   req->headers.emplace_back("Idempotency-Key", key);
   return absl::OkStatus();
 }

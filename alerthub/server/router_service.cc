@@ -27,8 +27,6 @@ using http::Request;
 using http::Response;
 using http::ResponseWriter;
 
-constexpr size_t kMaxIdempotencyKey = 256;
-
 // `r` (a problem response) re-labelled with another status, title and type.
 Response Relabel(Response r, int status, absl::string_view title, absl::string_view type_suffix) {
   nlohmann::json body = nlohmann::json::parse(r.body);
@@ -83,13 +81,7 @@ absl::StatusOr<nlohmann::json> ParseJsonText(const Request& req) {
 absl::StatusOr<std::string> IdempotencyKey(const Request& req) {
   std::optional<std::string> key = req.Header("Idempotency-Key");
   if (!key.has_value()) return std::string();
-  bool printable = !key->empty() && key->size() <= kMaxIdempotencyKey;
-  for (char c : *key) printable = printable && c >= 0x20 && c < 0x7f;
-  if (!printable) {
-    return InvalidArgumentWithFields(
-        "invalid Idempotency-Key header",
-        {{"Idempotency-Key", "must be 1-256 printable ASCII characters"}});
-  }
+  ALERTHUB_RETURN_IF_ERROR(ValidateIdempotencyKey(*key));
   return *key;
 }
 
