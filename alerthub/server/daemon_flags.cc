@@ -8,11 +8,11 @@
 #include "absl/synchronization/mutex.h"
 #include "alerthub/server/env_flags.h"
 
-ABSL_FLAG(std::string, store, "", "Store URL (sqlite:///path.db, postgres://...).");
-ABSL_FLAG(std::string, bus, "inproc://", "Event bus URL (inproc://, kafka://host:9092).");
-ABSL_FLAG(std::string, queue, "sql://", "Delivery task queue URL (sql://, amqp://host:5672).");
+ABSL_FLAG(std::string, store, "", "Store URL (sqlite:///abs/path.db, sqlite://relative.db).");
+ABSL_FLAG(std::string, bus, "inproc://", "Event bus URL (inproc://).");
+ABSL_FLAG(std::string, queue, "sql://", "Delivery task queue URL (sql://: a table in the store).");
 ABSL_FLAG(std::string, kv, "memory://",
-          "Kv URL for rate limits, the dedup window and realtime updates (memory://, redis://).");
+          "Kv URL for rate limits, the dedup window and realtime updates (memory://).");
 ABSL_FLAG(std::string, http_address, "0.0.0.0", "Address the HTTP server binds.");
 ABSL_FLAG(int, http_port, 8080, "HTTP port for every REST route and the WebSocket.");
 ABSL_FLAG(int, handler_threads, 64,
