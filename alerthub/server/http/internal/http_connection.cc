@@ -354,6 +354,9 @@ void HttpConnection::WriteResponse(Response r) {
   response_.emplace();
   auto& res = *response_;
   res.result(static_cast<unsigned>(status));
+  // The reason phrase matches the problem titles (RFC 9110 renamed 422 and
+  // 413; Beast still sends the old phrases).
+  res.reason(ToBeast(StatusReason(status)));
   res.version(version_);
   res.set(bhttp::field::server, "alerthub");
   res.set(bhttp::field::date, ToBeast(HttpDate(absl::Now())));
