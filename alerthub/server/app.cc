@@ -83,6 +83,7 @@ void RouterApp::Shutdown() {
   server_.reset();
   service_.reset();
   engine_.reset();
+  http::FlushAccessLog(absl::Seconds(2));
 }
 
 absl::Status RunRouterApp(AppOptions options) {

@@ -17,6 +17,7 @@
 #include "alerthub/model/event.h"
 #include "alerthub/model/notification.h"
 #include "alerthub/pipeline/realtime.h"
+#include "alerthub/server/http/http_server.h"
 #include "alerthub/server/http/problem.h"
 #include "alerthub/server/status_http.h"
 
@@ -326,6 +327,10 @@ void RouterService::Register(http::Router& router) {
 void RouterService::RegisterOperational(http::Router& router,
                                         std::function<int64_t()> ws_connections,
                                         std::function<int64_t()> ws_slow_closed) {
+  registry_->AddCallbackCounter(
+      "alerthub_access_log_dropped_total",
+      "Access-log lines dropped because stderr was not keeping up.",
+      [] { return static_cast<double>(http::AccessLogLinesDropped()); });
   registry_->AddCallbackGauge("alerthub_ws_connections", "Open WebSocket connections.",
                               [f = std::move(ws_connections)] { return static_cast<double>(f()); });
   registry_->AddCallbackCounter(

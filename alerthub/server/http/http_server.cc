@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <cerrno>
+#include <deque>
 #include <cstdio>
 #include <thread>
 #include <utility>
@@ -20,13 +21,83 @@
 
 namespace alerthub::http {
 
+namespace {
+
+// Writes access-log lines to stderr on a thread of its own, so a reader of
+// stderr that stops reading stalls only this thread, never an I/O thread.
+// Lines beyond the queue's bound are dropped and counted.
+class StderrLogWriter {
+ public:
+  static constexpr size_t kMaxQueuedLines = 16384;
+
+  static StderrLogWriter& Get() {
+    static StderrLogWriter* writer = new StderrLogWriter();  // never destroyed
+    return *writer;
+  }
+
+  void Push(absl::string_view json_line) {
+    std::string line;
+    line.reserve(json_line.size() + 1);
+    line.append(json_line.data(), json_line.size());
+    line.push_back('\n');
+    absl::MutexLock lock(&mu_);
+    if (queue_.size() >= kMaxQueuedLines) {
+      ++dropped_;
+      return;
+    }
+    queue_.push_back(std::move(line));
+  }
+
+  bool Flush(absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto drained = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return queue_.empty() && !writing_;
+    };
+    return mu_.AwaitWithTimeout(absl::Condition(&drained), timeout);
+  }
+
+  int64_t dropped() {
+    absl::MutexLock lock(&mu_);
+    return dropped_;
+  }
+
+ private:
+  StderrLogWriter() {
+    std::thread([this] { Loop(); }).detach();
+  }
+
+  void Loop() {
+    std::deque<std::string> batch;
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        writing_ = false;
+        auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty(); };
+        mu_.Await(absl::Condition(&ready));
+        batch.swap(queue_);
+        writing_ = true;
+      }
+      for (const std::string& line : batch) std::fwrite(line.data(), 1, line.size(), stderr);
+      std::fflush(stderr);
+      batch.clear();
+    }
+  }
+
+  absl::Mutex mu_;
+  std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace
+
 void WriteAccessLogToStderr(absl::string_view json_line) {
-  std::string line;
-  line.reserve(json_line.size() + 1);
-  line.append(json_line.data(), json_line.size());
-  line.push_back('\n');
-  std::fwrite(line.data(), 1, line.size(), stderr);
+  StderrLogWriter::Get().Push(json_line);
 }
+
+bool FlushAccessLog(absl::Duration timeout) { return StderrLogWriter::Get().Flush(timeout); }
+
+int64_t AccessLogLinesDropped() { return StderrLogWriter::Get().dropped(); }
 
 namespace {
 

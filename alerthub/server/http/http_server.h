@@ -55,9 +55,18 @@ struct RequestRecord {
   size_t bytes = 0;  // response body bytes
 };
 
-// Writes `json_line` and a newline to stderr with one write, so lines from
-// concurrent requests do not interleave. The default access log.
+// The default access log: queues `json_line` for a writer thread that
+// appends it and a newline to stderr, whole lines only, so a slow or stalled
+// reader of stderr never blocks a request. Thread-safe.
 void WriteAccessLogToStderr(absl::string_view json_line);
+
+// Waits until every line WriteAccessLogToStderr() queued has been written,
+// up to `timeout`; false on timeout. Call before exiting.
+bool FlushAccessLog(absl::Duration timeout);
+
+// Lines WriteAccessLogToStderr() dropped because stderr was not keeping up
+// (more than 16,384 lines waiting).
+int64_t AccessLogLinesDropped();
 
 struct HttpServerOptions {
   // IP address to listen on ("0.0.0.0", "::", "127.0.0.1"); not a host name.
