@@ -18,6 +18,8 @@ PACKAGES=(
   curl sqlite3 python3-pytest python3-requests python3-websockets python3-grpcio
   python3-confluent-kafka python3-pika python3-psycopg2 python3-redis python3-aiosmtpd
   postgresql redis-server rabbitmq-server kcat prometheus
+  # Independent implementations tests check AlertHub against (tools/node).
+  nodejs
   # Benchmarks.
   wrk prometheus-alertmanager hyperfine bc
 )
@@ -28,18 +30,32 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# npm is its own Debian package beside Debian's nodejs (other builds of
+# nodejs bundle it, and conflict with Debian's npm), so it is asked for only
+# when missing.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-echo "bootstrap: installing ${#missing[@]} Debian packages: ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-# Server packages must not start their daemons at install time; tests start
-# private instances on free ports.
-if [ ! -e /usr/sbin/policy-rc.d ]; then
-  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
-  $SUDO chmod +x /usr/sbin/policy-rc.d
-  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${#missing[@]} Debian packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # Server packages must not start their daemons at install time; tests start
+  # private instances on free ports.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  $SUDO apt-get update -qq >/dev/null
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-$SUDO apt-get update -qq >/dev/null
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# npm packages of tools/node (package-lock.json pins them), installed into
+# tools/node/node_modules when missing or older than the lock file.
+node_dir="$(cd "$(dirname "$0")" && pwd)/node"
+if [ ! -f "$node_dir/node_modules/.package-lock.json" ] ||
+   [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
+  echo "bootstrap: installing npm packages in tools/node" >&2
+  npm ci --prefix "$node_dir" --no-audit --no-fund --loglevel=error >/dev/null
+fi

@@ -6,6 +6,9 @@
 #include <openssl/rand.h>
 
 #include <cstdlib>
+#include <memory>
+
+#include "absl/status/status.h"
 
 namespace alerthub {
 
@@ -50,6 +53,81 @@ std::string RandomBytes(size_t n) {
 
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+namespace {
+
+struct CipherCtxDeleter {
+  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
+};
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
+
+unsigned char* Bytes(std::string& s, size_t offset = 0) {
+  return reinterpret_cast<unsigned char*>(s.data() + offset);
+}
+const unsigned char* Bytes(absl::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> Aes256GcmSeal(absl::string_view key,
+                                          absl::string_view plaintext,
+                                          absl::string_view aad) {
+  if (key.size() != kAes256KeyBytes) {
+    return absl::InvalidArgumentError("AES-256-GCM needs a 32-byte key");
+  }
+  std::string out = RandomBytes(kAesGcmNonceBytes);
+  out.resize(kAesGcmNonceBytes + plaintext.size() + kAesGcmTagBytes);
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int len = 0;
+  if (ctx == nullptr ||
+      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, Bytes(key),
+                         Bytes(out)) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, Bytes(aad),
+                        static_cast<int>(aad.size())) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), Bytes(out, kAesGcmNonceBytes), &len,
+                        Bytes(plaintext), static_cast<int>(plaintext.size())) != 1 ||
+      EVP_EncryptFinal_ex(ctx.get(), Bytes(out, kAesGcmNonceBytes + len), &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kAesGcmTagBytes,
+                          Bytes(out, kAesGcmNonceBytes + plaintext.size())) != 1) {
+    return absl::InternalError("AES-256-GCM encryption failed inside OpenSSL");
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> Aes256GcmOpen(absl::string_view key,
+                                          absl::string_view sealed,
+                                          absl::string_view aad) {
+  if (key.size() != kAes256KeyBytes) {
+    return absl::InvalidArgumentError("AES-256-GCM needs a 32-byte key");
+  }
+  if (sealed.size() < kAesGcmNonceBytes + kAesGcmTagBytes) {
+    return absl::DataLossError("encrypted value is truncated");
+  }
+  const absl::string_view nonce = sealed.substr(0, kAesGcmNonceBytes);
+  const absl::string_view body = sealed.substr(
+      kAesGcmNonceBytes, sealed.size() - kAesGcmNonceBytes - kAesGcmTagBytes);
+  std::string tag(sealed.substr(sealed.size() - kAesGcmTagBytes));
+  std::string out(body.size(), '\0');
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  int len = 0;
+  if (ctx == nullptr ||
+      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, Bytes(key),
+                         Bytes(nonce)) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, Bytes(aad),
+                        static_cast<int>(aad.size())) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), Bytes(out), &len, Bytes(body),
+                        static_cast<int>(body.size())) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kAesGcmTagBytes,
+                          Bytes(tag)) != 1) {
+    return absl::InternalError("AES-256-GCM decryption failed inside OpenSSL");
+  }
+  if (EVP_DecryptFinal_ex(ctx.get(), Bytes(out, len), &len) != 1) {
+    return absl::DataLossError(
+        "encrypted value failed authentication (wrong key or altered data)");
+  }
+  return out;
 }
 
 }  // namespace alerthub

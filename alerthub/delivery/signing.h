@@ -28,12 +28,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "alerthub/ports/http_client.h"
 
 namespace alerthub {
 
-// HTTP header fields in the order they are sent. Names are compared without
-// regard to case where this file reads them (VerifyWebhook).
-using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+// HttpHeaders (alerthub/ports/http_client.h): header fields in the order
+// they are sent. Names are compared without regard to case where this file
+// reads them (VerifyWebhook).
 
 inline constexpr absl::string_view kWebhookIdHeader = "webhook-id";
 inline constexpr absl::string_view kWebhookTimestampHeader = "webhook-timestamp";

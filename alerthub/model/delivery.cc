@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "alerthub/common/status.h"
+#include "alerthub/model/event.h"
 #include "alerthub/model/internal/validation.h"
 
 namespace alerthub {
@@ -29,6 +30,56 @@ absl::StatusOr<DeliveryStatus> ParseDeliveryStatus(absl::string_view name) {
   }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown delivery status \"", name, "\"; ", kStatusRule));
+}
+
+void CountDelivery(const Delivery& d, DeliveryTally* tally) {
+  switch (d.status) {
+    case DeliveryStatus::kPending:
+    case DeliveryStatus::kHeld:
+      (d.attempts > 0 ? tally->in_progress : tally->not_started)++;
+      break;
+    case DeliveryStatus::kSending:
+      tally->in_progress++;
+      break;
+    case DeliveryStatus::kDelivered:
+      tally->delivered++;
+      break;
+    case DeliveryStatus::kFailed:
+      tally->failed++;
+      break;
+    case DeliveryStatus::kSuppressed:
+      tally->suppressed++;
+      break;
+  }
+}
+
+NotificationStatus AggregateNotificationStatus(NotificationStatus current,
+                                               const DeliveryTally& t) {
+  if (current == NotificationStatus::kCancelled) return current;
+  const int unfinished = t.not_started + t.in_progress;
+  const int finished = t.delivered + t.failed;
+  if (unfinished + finished == 0) {
+    return t.suppressed > 0 ? NotificationStatus::kSuppressed : current;
+  }
+  if (unfinished > 0) {
+    return t.in_progress > 0 || finished > 0 ? NotificationStatus::kDelivering
+                                             : NotificationStatus::kRouted;
+  }
+  if (t.failed == 0) return NotificationStatus::kDelivered;
+  if (t.delivered == 0) return NotificationStatus::kFailed;
+  return NotificationStatus::kPartiallyDelivered;
+}
+
+std::optional<OutcomeAnnouncement> AnnouncementFor(NotificationStatus status) {
+  switch (status) {
+    case NotificationStatus::kDelivered:
+    case NotificationStatus::kPartiallyDelivered:
+      return OutcomeAnnouncement{kEventDelivered, kTopicDelivered};
+    case NotificationStatus::kFailed:
+      return OutcomeAnnouncement{kEventFailed, kTopicFailed};
+    default:
+      return std::nullopt;
+  }
 }
 
 nlohmann::json DeliveryToJson(const Delivery& d) {

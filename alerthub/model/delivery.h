@@ -43,6 +43,36 @@ struct Delivery {
   absl::Time updated_at = absl::InfinitePast();
 };
 
+// How a notification's deliveries stand, for AggregateNotificationStatus.
+struct DeliveryTally {
+  int not_started = 0;  // pending or held, never attempted
+  int in_progress = 0;  // sending, or pending/held after an attempt
+  int delivered = 0;
+  int failed = 0;
+  int suppressed = 0;
+};
+
+// Adds one delivery to the tally.
+void CountDelivery(const Delivery& d, DeliveryTally* tally);
+
+// A notification's status from its deliveries (suppressed ones aside):
+//   some not finished -> delivering once any was attempted, else routed;
+//   all finished      -> delivered, failed, or partially_delivered;
+//   none but suppressed ones -> suppressed;
+//   no deliveries, or `current` is cancelled -> `current`.
+NotificationStatus AggregateNotificationStatus(NotificationStatus current,
+                                               const DeliveryTally& tally);
+
+// For a status reached through deliveries: the event type and topic that
+// announce it (kEventDelivered on kTopicDelivered for delivered and
+// partially_delivered, kEventFailed on kTopicFailed for failed); nullopt
+// for any other status.
+struct OutcomeAnnouncement {
+  absl::string_view event_type;
+  absl::string_view topic;
+};
+std::optional<OutcomeAnnouncement> AnnouncementFor(NotificationStatus status);
+
 nlohmann::json DeliveryToJson(const Delivery& d);
 absl::StatusOr<Delivery> DeliveryFromJson(const nlohmann::json& j);
 

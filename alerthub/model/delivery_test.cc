@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "alerthub/model/event.h"
 #include "alerthub/model/internal/test_util.h"
 #include "alerthub/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -145,6 +146,59 @@ TEST(DeliveryFromJsonTest, RejectsWrongShapes) {
   EXPECT_THAT(DeliveryFromJson(j),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("invalid delivery record")));
+}
+
+}  // namespace
+}  // namespace alerthub
+
+namespace alerthub {
+namespace {
+
+DeliveryTally Tally(std::initializer_list<std::pair<DeliveryStatus, int>> deliveries) {
+  DeliveryTally t;
+  for (const auto& [status, attempts] : deliveries) {
+    Delivery d;
+    d.status = status;
+    d.attempts = attempts;
+    CountDelivery(d, &t);
+  }
+  return t;
+}
+
+TEST(AggregateNotificationStatusTest, FollowsTheDeliveries) {
+  using S = DeliveryStatus;
+  using N = NotificationStatus;
+  const N routed = N::kRouted;
+  EXPECT_EQ(AggregateNotificationStatus(routed, Tally({{S::kPending, 0}})), N::kRouted);
+  EXPECT_EQ(AggregateNotificationStatus(routed, Tally({{S::kSending, 0}})), N::kDelivering);
+  EXPECT_EQ(AggregateNotificationStatus(routed, Tally({{S::kPending, 1}})), N::kDelivering);
+  EXPECT_EQ(AggregateNotificationStatus(routed, Tally({{S::kPending, 0}, {S::kDelivered, 1}})),
+            N::kDelivering);
+  EXPECT_EQ(AggregateNotificationStatus(routed, Tally({{S::kDelivered, 1}, {S::kDelivered, 2}})),
+            N::kDelivered);
+  EXPECT_EQ(AggregateNotificationStatus(routed, Tally({{S::kFailed, 8}})), N::kFailed);
+  EXPECT_EQ(AggregateNotificationStatus(routed, Tally({{S::kFailed, 8}, {S::kDelivered, 1}})),
+            N::kPartiallyDelivered);
+  // Suppressed deliveries do not count, unless they are all there is.
+  EXPECT_EQ(AggregateNotificationStatus(routed, Tally({{S::kSuppressed, 0}, {S::kDelivered, 1}})),
+            N::kDelivered);
+  EXPECT_EQ(AggregateNotificationStatus(routed, Tally({{S::kSuppressed, 0}})), N::kSuppressed);
+  // Held (quiet hours) and not yet tried is still routed.
+  EXPECT_EQ(AggregateNotificationStatus(routed, Tally({{S::kHeld, 0}})), N::kRouted);
+  // No deliveries, or cancelled: unchanged.
+  EXPECT_EQ(AggregateNotificationStatus(N::kAccepted, Tally({})), N::kAccepted);
+  EXPECT_EQ(AggregateNotificationStatus(N::kCancelled, Tally({{S::kDelivered, 1}})),
+            N::kCancelled);
+}
+
+TEST(AggregateNotificationStatusTest, AnnouncesOnlyFinalDeliveryOutcomes) {
+  ASSERT_TRUE(AnnouncementFor(NotificationStatus::kDelivered).has_value());
+  EXPECT_EQ(AnnouncementFor(NotificationStatus::kDelivered)->topic, kTopicDelivered);
+  EXPECT_EQ(AnnouncementFor(NotificationStatus::kPartiallyDelivered)->event_type,
+            kEventDelivered);
+  EXPECT_EQ(AnnouncementFor(NotificationStatus::kFailed)->topic, kTopicFailed);
+  EXPECT_FALSE(AnnouncementFor(NotificationStatus::kDelivering).has_value());
+  EXPECT_FALSE(AnnouncementFor(NotificationStatus::kSuppressed).has_value());
 }
 
 }  // namespace

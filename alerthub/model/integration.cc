@@ -90,22 +90,37 @@ void CheckToken(const Json& v, absl::string_view path, FieldErrorList* errors) {
 }
 
 // Standard Webhooks secrets: "whsec_" and the base64 of 24-64 random bytes.
-void CheckWebhookSecret(const Json& v, FieldErrorList* errors) {
-  const std::string* s = model_internal::GetString(v, "config.secret", errors);
+void CheckWebhookSecret(const Json& v, absl::string_view path, FieldErrorList* errors) {
+  const std::string* s = model_internal::GetString(v, path, errors);
   if (s == nullptr) return;
   std::string raw;
   if (!absl::StartsWith(*s, "whsec_") ||
       !absl::Base64Unescape(absl::string_view(*s).substr(6), &raw) ||
       raw.size() < 24 || raw.size() > 64) {
-    errors->Add("config.secret", kSecretRule);
+    errors->Add(std::string(path), kSecretRule);
   }
 }
 
 void CheckWebhook(const Json& config, ParseMode mode, FieldErrorList* errors) {
-  static constexpr absl::string_view kFields[] = {"url", "secret"};
+  static constexpr absl::string_view kFields[] = {"url", "secret", "previous_secrets"};
   RequestObject obj(config, kFields, 0, "config", mode, errors);
   RequireUrl(obj.Get(0), "config.url", errors);
-  if (const Json* secret = obj.Get(1)) CheckWebhookSecret(*secret, errors);
+  if (const Json* secret = obj.Get(1)) {
+    CheckWebhookSecret(*secret, "config.secret", errors);
+  }
+  if (const Json* previous = obj.Get(2)) {
+    if (!previous->is_array() ||
+        previous->size() > IntegrationLimits::kMaxPreviousSecrets) {
+      errors->Add("config.previous_secrets",
+                  absl::StrCat("must be an array of at most ",
+                               IntegrationLimits::kMaxPreviousSecrets, " secrets"));
+    } else {
+      for (size_t k = 0; k < previous->size(); ++k) {
+        CheckWebhookSecret((*previous)[k], IndexPath("config.previous_secrets", k),
+                           errors);
+      }
+    }
+  }
 }
 
 void CheckSlack(const Json& config, ParseMode mode, FieldErrorList* errors) {
@@ -328,36 +343,52 @@ absl::StatusOr<Integration> ParseIntegration(const Json& j, ParseMode mode) {
 
 // Replaces the secrets present in `config` with kRedactedSecret.
 Json RedactConfig(Channel channel, Json config) {
-  if (!config.is_object()) return config;
-  auto redact = [](Json& object, const char* key) {
-    if (object.is_object() && object.contains(key)) {
-      object[key] = std::string(kRedactedSecret);
-    }
-  };
-  switch (channel) {
-    case Channel::kWebhook:
-      redact(config, "secret");
-      break;
-    case Channel::kSlack:
-      redact(config, "webhook_url");
-      redact(config, "bot_token");
-      break;
-    case Channel::kDiscord:
-      redact(config, "webhook_url");
-      break;
-    case Channel::kEmail:
-      redact(config, "password");
-      break;
-    case Channel::kPush:
-      if (config.contains("service_account")) {
-        redact(config["service_account"], "private_key");
-      }
-      break;
-  }
+  ForEachConfigSecret(channel, config, [](absl::string_view, Json& value) {
+    value = std::string(kRedactedSecret);
+  });
   return config;
 }
 
 }  // namespace
+
+void ForEachConfigSecret(
+    Channel channel, nlohmann::json& config,
+    absl::FunctionRef<void(absl::string_view path, nlohmann::json& value)> fn) {
+  if (!config.is_object()) return;
+  auto visit = [&](Json& object, absl::string_view key, absl::string_view path) {
+    if (!object.is_object()) return;
+    auto it = object.find(key);
+    if (it != object.end() && it->is_string()) fn(path, *it);
+  };
+  switch (channel) {
+    case Channel::kWebhook: {
+      visit(config, "secret", "secret");
+      auto previous = config.find("previous_secrets");
+      if (previous != config.end() && previous->is_array()) {
+        for (size_t k = 0; k < previous->size(); ++k) {
+          Json& value = (*previous)[k];
+          if (value.is_string()) fn(IndexPath("previous_secrets", k), value);
+        }
+      }
+      break;
+    }
+    case Channel::kSlack:
+      visit(config, "webhook_url", "webhook_url");
+      visit(config, "bot_token", "bot_token");
+      break;
+    case Channel::kDiscord:
+      visit(config, "webhook_url", "webhook_url");
+      break;
+    case Channel::kEmail:
+      visit(config, "password", "password");
+      break;
+    case Channel::kPush: {
+      auto sa = config.find("service_account");
+      if (sa != config.end()) visit(*sa, "private_key", "service_account.private_key");
+      break;
+    }
+  }
+}
 
 absl::Status ValidateIntegrationConfig(Channel channel,
                                        const nlohmann::json& config) {

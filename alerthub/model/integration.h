@@ -10,7 +10,9 @@
 // (default true), "default" (default false)}; id, tenant_id, created_at and
 // updated_at are assigned by AlertHub. Config per channel, unknown members
 // rejected:
-//   webhook  {"url": http(s) URL, "secret": optional "whsec_<base64>"}
+//   webhook  {"url": http(s) URL, "secret": optional "whsec_<base64>",
+//             "previous_secrets": optional [whsec_...] still signed with
+//             while receivers rotate to the new secret}
 //   slack    {"webhook_url"} or {"bot_token", "channel"}
 //   discord  {"webhook_url"}
 //   email    {"smtp_url": smtp:// or smtps://, "username", "password",
@@ -24,6 +26,7 @@
 
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -37,6 +40,7 @@ struct IntegrationLimits {
   static constexpr size_t kMaxEmailRecipients = 100;
   static constexpr size_t kMaxPushTokens = 1000;
   static constexpr size_t kMaxPushTokenLength = 4096;
+  static constexpr size_t kMaxPreviousSecrets = 5;
 };
 
 struct Integration {
@@ -59,6 +63,14 @@ struct Integration {
 // "config.to[2]", "config.service_account.private_key").
 absl::Status ValidateIntegrationConfig(Channel channel,
                                        const nlohmann::json& config);
+
+// Calls `fn` with the path ("secret", "previous_secrets[0]",
+// "service_account.private_key") and the value of every secret string present
+// in `config` for `channel`: the members redaction hides and stores encrypt.
+// `fn` may replace the value.
+void ForEachConfigSecret(
+    Channel channel, nlohmann::json& config,
+    absl::FunctionRef<void(absl::string_view path, nlohmann::json& value)> fn);
 
 // Parses a create/replace request body, including its config.
 absl::StatusOr<Integration> IntegrationFromRequestJson(const nlohmann::json& j);

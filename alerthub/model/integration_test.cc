@@ -520,3 +520,52 @@ TEST(IntegrationFromJsonTest, ChecksShapeAndIgnoresUnknown) {
 
 }  // namespace
 }  // namespace alerthub
+
+namespace alerthub {
+namespace {
+
+TEST(IntegrationSecretsTest, PreviousSecretsAreValidatedAndRedacted) {
+  const std::string good = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  EXPECT_TRUE(ValidateIntegrationConfig(
+                  Channel::kWebhook,
+                  {{"url", "https://x.example/h"}, {"secret", good}, {"previous_secrets", {good}}})
+                  .ok());
+  absl::Status bad = ValidateIntegrationConfig(
+      Channel::kWebhook,
+      {{"url", "https://x.example/h"}, {"previous_secrets", {good, "nope"}}});
+  ASSERT_FALSE(bad.ok());
+  ASSERT_EQ(FieldErrorsOf(bad).size(), 1u);
+  EXPECT_EQ(FieldErrorsOf(bad)[0].field, "config.previous_secrets[1]");
+  EXPECT_FALSE(ValidateIntegrationConfig(
+                   Channel::kWebhook,
+                   {{"url", "https://x.example/h"},
+                    {"previous_secrets", nlohmann::json::array({good, good, good, good, good, good})}})
+                   .ok());
+
+  Integration i;
+  i.channel = Channel::kWebhook;
+  i.config = {{"url", "https://x.example/h"}, {"secret", good}, {"previous_secrets", {good}}};
+  nlohmann::json shown = IntegrationToJson(i, SecretHandling::kRedact);
+  EXPECT_EQ(shown["config"]["previous_secrets"][0], "[redacted]");
+  EXPECT_EQ(shown["config"]["url"], "https://x.example/h");
+}
+
+TEST(IntegrationSecretsTest, ForEachConfigSecretVisitsEverySecretPath) {
+  nlohmann::json push = {{"service_account", {{"private_key", "PEM"}, {"client_email", "a@b"}}},
+                         {"tokens", {"t1"}}};
+  std::vector<std::string> paths;
+  ForEachConfigSecret(Channel::kPush, push, [&](absl::string_view path, nlohmann::json& v) {
+    paths.push_back(std::string(path));
+    v = "replaced";
+  });
+  EXPECT_EQ(paths, std::vector<std::string>{"service_account.private_key"});
+  EXPECT_EQ(push["service_account"]["private_key"], "replaced");
+  nlohmann::json slack = {{"bot_token", "xoxb"}, {"channel", "#c"}};
+  paths.clear();
+  ForEachConfigSecret(Channel::kSlack, slack,
+                      [&](absl::string_view path, nlohmann::json&) { paths.push_back(std::string(path)); });
+  EXPECT_EQ(paths, std::vector<std::string>{"bot_token"});
+}
+
+}  // namespace
+}  // namespace alerthub

@@ -1,5 +1,5 @@
 // Store: AlertHub's source of truth — tenants, API keys, notifications, their
-// events and the transactional outbox. Embedded default `sqlite://`
+// events, the transactional outbox, integrations, templates and deliveries. Embedded default `sqlite://`
 // (adapters/sqlite), distributed `postgres://`.
 //
 // Thread safety: safe for concurrent access from multiple threads. Every
@@ -25,8 +25,11 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "alerthub/model/delivery.h"
 #include "alerthub/model/event.h"
+#include "alerthub/model/integration.h"
 #include "alerthub/model/notification.h"
+#include "alerthub/model/template.h"
 #include "alerthub/model/tenant.h"
 #include "alerthub/ports/task_queue.h"
 
@@ -73,6 +76,93 @@ struct OutboxRecord {
   std::string topic;
   std::string key;   // notification id
   std::string payload;
+};
+
+// Keyset paging for the integration, template and delivery lists.
+struct PageRequest {
+  // The id of the last item of the previous page; empty for the first page.
+  std::string cursor;
+  int limit = 50;  // 1-500
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  bool has_more = false;  // more items exist after the last one
+};
+
+struct IntegrationFilter {
+  std::optional<Channel> channel;
+  std::optional<bool> enabled;
+  std::optional<bool> is_default;
+};
+
+struct DeliveryFilter {
+  std::optional<DeliveryStatus> status;
+  std::string notification_id;  // empty = any
+};
+
+// The notification's aggregate status before and after a delivery changed.
+struct StatusTransition {
+  NotificationStatus before = NotificationStatus::kAccepted;
+  NotificationStatus after = NotificationStatus::kAccepted;
+  bool changed() const { return before != after; }
+};
+
+// What routing decided for one accepted notification (ARCHITECTURE §3 step 3).
+struct RoutingWrite {
+  std::string tenant_id;
+  std::string notification_id;
+  // New deliveries (id, tenant_id, notification_id, integration_id, channel,
+  // recipient, status, next_attempt_at, created_at and updated_at set). One
+  // per (notification, integration, recipient): a delivery whose key is
+  // already stored is skipped, so replaying routing creates nothing twice.
+  std::vector<Delivery> deliveries;
+  // The notification's status after routing (kRouted, or kSuppressed when
+  // nothing is to be sent) and the event recording the decision. Applied only
+  // while the notification is still kAccepted, so a replay adds neither.
+  NotificationStatus status = NotificationStatus::kRouted;
+  CloudEvent event;
+};
+
+struct RoutingOutcome {
+  // Every delivery of the notification after the call, oldest first (also
+  // those an earlier call created).
+  std::vector<Delivery> deliveries;
+  // The notification's status change; changed() only for the call that
+  // moved it out of kAccepted.
+  StatusTransition notification;
+};
+
+struct DeliveryClaim {
+  enum class Result {
+    kClaimed,   // the caller owns the delivery until the lease ends
+    kNotDue,    // pending, but its next attempt is later: delivery.next_attempt_at
+    kBusy,      // claimed by another worker whose lease has not ended
+    kFinished,  // delivered, failed or suppressed: nothing to do
+  };
+  Result result = Result::kFinished;
+  Delivery delivery;  // as stored after the call
+  StatusTransition notification;  // routed -> delivering on a first claim
+};
+
+// The outcome of one attempt, recorded in one transaction with its event and
+// the notification's new aggregate status.
+struct AttemptWrite {
+  std::string tenant_id;
+  std::string delivery_id;
+  // kDelivered; kPending with next_attempt_at for a retry; kFailed when
+  // dead-lettered.
+  DeliveryStatus status = DeliveryStatus::kPending;
+  std::optional<absl::Time> next_attempt_at;
+  std::string last_error;  // empty on success
+  // kEventDeliveryAttempt, subject = notification id.
+  CloudEvent attempt_event;
+};
+
+struct AttemptOutcomeRecord {
+  Delivery delivery;  // as stored after the call (attempts incremented)
+  StatusTransition notification;
 };
 
 struct StoreOptions {
@@ -141,6 +231,88 @@ class Store {
 
   // Messages not yet marked sent.
   virtual absl::StatusOr<int64_t> CountOutboxPending() = 0;
+
+  // --- Integrations ----------------------------------------------------------
+  // Configs are stored as given: callers encrypt secrets before (the
+  // integration catalog does). kAlreadyExists when the id is taken.
+  virtual absl::Status CreateIntegration(const Integration& integration) = 0;
+  // kNotFound when absent or another tenant's.
+  virtual absl::StatusOr<Integration> GetIntegration(absl::string_view tenant_id,
+                                                     absl::string_view id) = 0;
+  // Oldest first; the cursor is the last id seen. kInvalidArgument when
+  // page.limit is outside 1-500.
+  virtual absl::StatusOr<Page<Integration>> ListIntegrations(
+      absl::string_view tenant_id, const IntegrationFilter& filter,
+      const PageRequest& page) = 0;
+  // Replaces name, config, enabled, is_default and updated_at of the stored
+  // integration with integration.id. kNotFound when absent or another
+  // tenant's.
+  virtual absl::Status UpdateIntegration(const Integration& integration) = 0;
+  // kNotFound when absent or another tenant's. Its deliveries stay (they
+  // fail permanently when next attempted).
+  virtual absl::Status DeleteIntegration(absl::string_view tenant_id,
+                                         absl::string_view id) = 0;
+
+  // --- Templates -------------------------------------------------------------
+  // kAlreadyExists when the id, or the (tenant, channel, name), is taken.
+  virtual absl::Status CreateTemplate(const Template& tmpl) = 0;
+  virtual absl::StatusOr<Template> GetTemplate(absl::string_view tenant_id,
+                                               absl::string_view id) = 0;
+  // The tenant's template called `name` for `channel`; kNotFound when none.
+  virtual absl::StatusOr<Template> FindTemplate(absl::string_view tenant_id,
+                                                absl::string_view name,
+                                                Channel channel) = 0;
+  // Oldest first; the cursor is the last id seen.
+  virtual absl::StatusOr<Page<Template>> ListTemplates(absl::string_view tenant_id,
+                                                       const PageRequest& page) = 0;
+  // Replaces name, channel, fields and updated_at. kNotFound as above;
+  // kAlreadyExists when the new (channel, name) belongs to another template.
+  virtual absl::Status UpdateTemplate(const Template& tmpl) = 0;
+  virtual absl::Status DeleteTemplate(absl::string_view tenant_id,
+                                      absl::string_view id) = 0;
+
+  // --- Deliveries ------------------------------------------------------------
+  // Writes routing's decision in one transaction (see RoutingWrite).
+  // kNotFound when the notification is absent or another tenant's.
+  virtual absl::StatusOr<RoutingOutcome> RecordRouting(const RoutingWrite& write) = 0;
+
+  // Claims delivery `id` for one attempt until now + lease when it is
+  // pending and due (next_attempt_at unset or passed), or sending under an
+  // expired lease (its worker died). The first claim of a notification's
+  // deliveries moves it from routed to delivering. kNotFound when absent or
+  // another tenant's.
+  virtual absl::StatusOr<DeliveryClaim> ClaimDelivery(absl::string_view tenant_id,
+                                                      absl::string_view id,
+                                                      absl::Duration lease) = 0;
+
+  // Records an attempt of a claimed delivery: increments attempts, sets
+  // status, next_attempt_at and last_error, appends the attempt event, and
+  // recomputes the notification's status (AggregateNotificationStatus). When
+  // that status becomes final it also appends a kEventDelivered or
+  // kEventFailed event and an outbox message on kTopicDelivered or
+  // kTopicFailed. kNotFound when absent; kFailedPrecondition when the
+  // delivery is not being sent (not claimed, or already finished).
+  virtual absl::StatusOr<AttemptOutcomeRecord> RecordAttempt(const AttemptWrite& write) = 0;
+
+  // Puts a failed (dead-lettered) delivery back to pending, due now, with its
+  // attempt count reset so it runs the whole schedule again; the
+  // notification's status is recomputed. `event` (subject = notification id)
+  // records the replay. kFailedPrecondition when the delivery is not failed.
+  virtual absl::StatusOr<AttemptOutcomeRecord> ReplayDelivery(absl::string_view tenant_id,
+                                                             absl::string_view id,
+                                                             const CloudEvent& event) = 0;
+
+  virtual absl::StatusOr<Delivery> GetDelivery(absl::string_view tenant_id,
+                                               absl::string_view id) = 0;
+  // Every tenant's deliveries that are not finished (pending, sending or
+  // held), oldest first; the cursor is the last id seen. For re-enqueueing
+  // after a restart.
+  virtual absl::StatusOr<Page<Delivery>> ListUnfinishedDeliveries(const PageRequest& page) = 0;
+
+  // Newest first; the cursor is the last id seen.
+  virtual absl::StatusOr<Page<Delivery>> ListDeliveries(absl::string_view tenant_id,
+                                                        const DeliveryFilter& filter,
+                                                        const PageRequest& page) = 0;
 
   // --- Capabilities ----------------------------------------------------------
   // A TaskQueue kept in this store's database (`sql://`), sharing its

@@ -60,6 +60,60 @@ class StoreWrapper : public Store {
   absl::StatusOr<std::unique_ptr<TaskQueue>> OpenTaskQueue() override {
     return target_->OpenTaskQueue();
   }
+  absl::Status CreateIntegration(const Integration& integration) override {
+    return target_->CreateIntegration(integration);
+  }
+  absl::StatusOr<Integration> GetIntegration(absl::string_view tenant_id, absl::string_view id) override {
+    return target_->GetIntegration(tenant_id, id);
+  }
+  absl::StatusOr<Page<Integration>> ListIntegrations(absl::string_view tenant_id, const IntegrationFilter& filter, const PageRequest& page) override {
+    return target_->ListIntegrations(tenant_id, filter, page);
+  }
+  absl::Status UpdateIntegration(const Integration& integration) override {
+    return target_->UpdateIntegration(integration);
+  }
+  absl::Status DeleteIntegration(absl::string_view tenant_id, absl::string_view id) override {
+    return target_->DeleteIntegration(tenant_id, id);
+  }
+  absl::Status CreateTemplate(const Template& tmpl) override {
+    return target_->CreateTemplate(tmpl);
+  }
+  absl::StatusOr<Template> GetTemplate(absl::string_view tenant_id, absl::string_view id) override {
+    return target_->GetTemplate(tenant_id, id);
+  }
+  absl::StatusOr<Template> FindTemplate(absl::string_view tenant_id, absl::string_view name, Channel channel) override {
+    return target_->FindTemplate(tenant_id, name, channel);
+  }
+  absl::StatusOr<Page<Template>> ListTemplates(absl::string_view tenant_id, const PageRequest& page) override {
+    return target_->ListTemplates(tenant_id, page);
+  }
+  absl::Status UpdateTemplate(const Template& tmpl) override {
+    return target_->UpdateTemplate(tmpl);
+  }
+  absl::Status DeleteTemplate(absl::string_view tenant_id, absl::string_view id) override {
+    return target_->DeleteTemplate(tenant_id, id);
+  }
+  absl::StatusOr<RoutingOutcome> RecordRouting(const RoutingWrite& write) override {
+    return target_->RecordRouting(write);
+  }
+  absl::StatusOr<DeliveryClaim> ClaimDelivery(absl::string_view tenant_id, absl::string_view id, absl::Duration lease) override {
+    return target_->ClaimDelivery(tenant_id, id, lease);
+  }
+  absl::StatusOr<AttemptOutcomeRecord> RecordAttempt(const AttemptWrite& write) override {
+    return target_->RecordAttempt(write);
+  }
+  absl::StatusOr<AttemptOutcomeRecord> ReplayDelivery(absl::string_view tenant_id, absl::string_view id, const CloudEvent& event) override {
+    return target_->ReplayDelivery(tenant_id, id, event);
+  }
+  absl::StatusOr<Delivery> GetDelivery(absl::string_view tenant_id, absl::string_view id) override {
+    return target_->GetDelivery(tenant_id, id);
+  }
+  absl::StatusOr<Page<Delivery>> ListUnfinishedDeliveries(const PageRequest& page) override {
+    return target_->ListUnfinishedDeliveries(page);
+  }
+  absl::StatusOr<Page<Delivery>> ListDeliveries(absl::string_view tenant_id, const DeliveryFilter& filter, const PageRequest& page) override {
+    return target_->ListDeliveries(tenant_id, filter, page);
+  }
   absl::Status Ping() override { return target_->Ping(); }
 
  private:

@@ -40,7 +40,11 @@ class TaskQueue {
   virtual ~TaskQueue() = default;
 
   // Durably adds a task that becomes available at `available_at`. Returns
-  // once the task survives a crash. Idempotent: when a task with this id is
+  // once the task survives a crash of the process. (sql:// leaves the fsync
+  // to the next durable commit of its database, so a power loss may undo
+  // the latest enqueues together with every later write; task producers
+  // keep their source of truth in the store and re-enqueue from it after a
+  // restart, as the delivery dispatcher does.) Idempotent: when a task with this id is
   // already in the queue (ready, leased or dead) nothing changes and the call
   // returns OK.
   virtual absl::Status Enqueue(absl::string_view queue, absl::string_view id,

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "alerthub/adapters/curl/curl_transport.h"
 #include "alerthub/common/log.h"
 #include "alerthub/common/status.h"
 
@@ -39,7 +40,10 @@ absl::StatusOr<std::string> BootstrapTenant(Engine& engine, const std::string& k
 absl::StatusOr<std::unique_ptr<RouterApp>> RouterApp::Start(AppOptions options) {
   std::unique_ptr<RouterApp> app(new RouterApp());
   app->options_ = options;
-  ALERTHUB_ASSIGN_OR_RETURN(app->engine_, Engine::Open(options.engine));
+  // Consumers subscribe to the bus before the relay replays the outbox.
+  EngineOptions engine_options = options.engine;
+  engine_options.run_relay = false;
+  ALERTHUB_ASSIGN_OR_RETURN(app->engine_, Engine::Open(engine_options));
   absl::StatusOr<std::string> key = BootstrapTenant(*app->engine_, options.bootstrap_key_file);
   if (!key.ok()) return key.status();
   if (!key->empty()) {
@@ -55,7 +59,11 @@ absl::StatusOr<std::unique_ptr<RouterApp>> RouterApp::Start(AppOptions options) 
   app->service_ = std::make_unique<RouterService>(app->engine_.get(), app->auth_.get(),
                                                   app->registry_.get(), options.service);
   http::Router router;
-  app->service_->Register(router);
+  if (options.serve_router) app->service_->Register(router);
+  if (options.delivery.enabled) {
+    ALERTHUB_RETURN_IF_ERROR(app->StartDelivery(router));
+  }
+  if (options.engine.run_relay) app->engine_->StartRelay();
   RouterApp* self = app.get();
   app->service_->RegisterOperational(
       router,
@@ -73,6 +81,64 @@ absl::StatusOr<std::unique_ptr<RouterApp>> RouterApp::Start(AppOptions options) 
   return app;
 }
 
+absl::Status RouterApp::StartDelivery(http::Router& router) {
+  const DeliveryAppOptions& d = options_.delivery;
+  absl::StatusOr<SecretBox> box = absl::FailedPreconditionError(
+      "integration secrets need a key: set --secrets_key_file or ALERTHUB_SECRETS_KEY "
+      "(generate one with: openssl rand -base64 32)");
+  if (!d.secrets_key.empty()) {
+    box = SecretBox::FromText(d.secrets_key);
+  } else if (!d.secrets_key_file.empty()) {
+    box = d.create_secrets_key ? SecretBox::LoadOrCreate(d.secrets_key_file)
+                               : SecretBox::FromFile(d.secrets_key_file);
+  }
+  ALERTHUB_RETURN_IF_ERROR(box.status());
+  secrets_ = std::make_unique<SecretBox>(*std::move(box));
+
+  CurlOptions curl;
+  curl.ssrf.allow_private_networks = d.allow_private_networks;
+  http_client_ = NewCurlHttpClient(curl);
+  mail_ = NewCurlMailTransport(curl);
+  ChannelOptions channels = d.channels;
+  channels.clock = &engine_->clock();
+  senders_ = NewChannelSenders(channels, http_client_.get(), mail_.get());
+  catalog_ = std::make_unique<Catalog>(&engine_->store(), secrets_.get(), &engine_->clock());
+  resolver_ = std::make_unique<DefaultTargetResolver>(&engine_->store());
+  DispatcherOptions dispatcher = d.dispatcher;
+  dispatcher.clock = &engine_->clock();
+  auto* attempts = &registry_->AddCounter(
+      "alerthub_delivery_attempts_total", "Delivery attempts by channel and outcome.",
+      {"channel", "outcome"});
+  auto* latency = &registry_->AddHistogram("alerthub_delivery_attempt_duration_seconds",
+                                           "Time one delivery attempt took, by channel.",
+                                           {"channel"});
+  dispatcher.on_attempt = [attempts, latency](Channel channel, const SendResult& r) {
+    const std::string name(ChannelName(channel));
+    attempts->WithLabels({name, std::string(AttemptOutcomeName(r.outcome))}).Increment();
+    latency->WithLabels({name}).ObserveDuration(r.latency);
+  };
+  TaskQueue* queue = &engine_->task_queue();
+  for (Channel c : {Channel::kWebhook, Channel::kSlack, Channel::kDiscord, Channel::kEmail,
+                    Channel::kPush}) {
+    registry_->AddCallbackGauge(
+        absl::StrCat("alerthub_delivery_queue_depth_", ChannelName(c)),
+        absl::StrCat("Delivery tasks waiting or in flight on ", DeliveryQueue(c), "."),
+        [queue, c] {
+          absl::StatusOr<int64_t> n = queue->Depth(DeliveryQueue(c));
+          return n.ok() ? static_cast<double>(*n) : -1.0;
+        });
+  }
+  dispatcher_ = std::make_unique<Dispatcher>(&engine_->store(), &engine_->task_queue(),
+                                             &engine_->kv(), catalog_.get(), senders_.get(),
+                                             resolver_.get(), dispatcher);
+  ALERTHUB_RETURN_IF_ERROR(dispatcher_->SubscribeTo(&engine_->event_log()));
+  ALERTHUB_RETURN_IF_ERROR(dispatcher_->Start());
+  integrations_ =
+      std::make_unique<IntegrationsService>(catalog_.get(), dispatcher_.get(), auth_.get());
+  integrations_->Register(router);
+  return absl::OkStatus();
+}
+
 RouterApp::~RouterApp() { Shutdown(); }
 
 void RouterApp::Shutdown() {
@@ -81,7 +147,11 @@ void RouterApp::Shutdown() {
   if (server_ != nullptr) server_->Shutdown(options_.shutdown_grace);
   // The engine stops its relay in its destructor, after the last request.
   server_.reset();
+  // Workers finish their current send; what they did not reach stays queued.
+  if (dispatcher_ != nullptr) dispatcher_->Stop();
+  integrations_.reset();
   service_.reset();
+  dispatcher_.reset();  // unsubscribes from the engine's bus
   engine_.reset();
   http::FlushAccessLog(absl::Seconds(2));
 }

@@ -16,15 +16,43 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "alerthub/auth/api_keys.h"
+#include "alerthub/delivery/catalog.h"
+#include "alerthub/delivery/channels/channel_sender.h"
+#include "alerthub/delivery/dispatcher.h"
+#include "alerthub/delivery/secret_box.h"
 #include "alerthub/engine/engine.h"
+#include "alerthub/ports/http_client.h"
 #include "alerthub/server/http/http_server.h"
+#include "alerthub/server/integrations_service.h"
 #include "alerthub/server/metrics/metrics.h"
 #include "alerthub/server/router_service.h"
 
 namespace alerthub::server {
 
+// The delivery side: the integrations service's routes and the workers.
+struct DeliveryAppOptions {
+  // Serve /api/v1/integrations, /templates and /deliveries, route accepted
+  // notifications and run the delivery workers.
+  bool enabled = true;
+  // The key sealing integration secrets at rest: `secrets_key` (64 hex
+  // digits or base64 of 32 bytes) wins over `secrets_key_file`; with
+  // `create_secrets_key`, a missing file is created with a fresh key (the
+  // all-in-one daemon's first start).
+  std::string secrets_key;
+  std::string secrets_key_file;
+  bool create_secrets_key = false;
+  // Allow deliveries to loopback and private networks (ARCHITECTURE §4).
+  bool allow_private_networks = false;
+  ChannelOptions channels;
+  DispatcherOptions dispatcher;
+};
+
 struct AppOptions {
   EngineOptions engine;
+  // Serve the notification router's routes (/api/v1/notifications, the
+  // WebSocket). Off for the integrations-only daemon.
+  bool serve_router = true;
+  DeliveryAppOptions delivery;
   http::HttpServerOptions http;
   // Create tenant "default" and an owner API key when the store has no
   // tenant of that name, print the key once and write it to this file
@@ -49,12 +77,22 @@ class RouterApp {
 
  private:
   RouterApp() = default;
+  absl::Status StartDelivery(http::Router& router);
 
   AppOptions options_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<ApiKeyAuthenticator> auth_;
   std::unique_ptr<metrics::Registry> registry_;
   std::unique_ptr<RouterService> service_;
+  // Delivery (when options_.delivery.enabled).
+  std::unique_ptr<SecretBox> secrets_;
+  std::unique_ptr<HttpClient> http_client_;
+  std::unique_ptr<MailTransport> mail_;
+  std::unique_ptr<ChannelSender> senders_;
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<TargetResolver> resolver_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<IntegrationsService> integrations_;
   std::unique_ptr<http::HttpServer> server_;
   bool stopped_ = false;
 };

@@ -36,6 +36,26 @@ ABSL_FLAG(int, ws_ping_interval_s, 20,
 ABSL_FLAG(int, shutdown_grace_s, 10,
           "On SIGTERM/SIGINT, how long in-flight requests may take to finish.");
 
+ABSL_FLAG(bool, deliver, true,
+          "Route accepted notifications and deliver them (the integrations service's "
+          "workers and its /api/v1/integrations, /templates and /deliveries routes). "
+          "alerthub-router never delivers; alerthub-integrations always does.");
+ABSL_FLAG(bool, allow_private_networks, false,
+          "Allow deliveries to loopback, private, link-local and CGNAT addresses. Off: "
+          "integrations cannot reach the network AlertHub runs in.");
+ABSL_FLAG(std::string, secrets_key_file, "",
+          "File holding the key (64 hex digits or base64 of 32 bytes) that encrypts "
+          "integration secrets at rest.");
+ABSL_FLAG(std::string, secrets_key, "",
+          "The secrets key itself; prefer the environment variable ALERTHUB_SECRETS_KEY to "
+          "the command line. Wins over --secrets_key_file.");
+ABSL_FLAG(int, delivery_workers, 4, "Concurrent sends per channel.");
+ABSL_FLAG(std::string, slack_api_url, "https://slack.com/api",
+          "Slack Web API base URL (chat.postMessage).");
+ABSL_FLAG(std::string, fcm_api_url, "https://fcm.googleapis.com", "FCM HTTP v1 base URL.");
+ABSL_FLAG(std::string, fcm_token_url, "",
+          "OAuth token URL for FCM; empty: each service account's token_uri.");
+
 namespace alerthub::server {
 
 absl::StatusOr<AppOptions> ParseDaemonFlags(int argc, char** argv, absl::string_view usage) {
@@ -86,6 +106,20 @@ absl::StatusOr<AppOptions> ParseDaemonFlags(int argc, char** argv, absl::string_
   // whole of it.
   o.http.ws_idle_timeout = absl::Seconds(2 * absl::GetFlag(FLAGS_ws_ping_interval_s));
   o.shutdown_grace = absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s));
+
+  DeliveryAppOptions& d = o.delivery;
+  d.enabled = absl::GetFlag(FLAGS_deliver);
+  d.allow_private_networks = absl::GetFlag(FLAGS_allow_private_networks);
+  d.secrets_key_file = absl::GetFlag(FLAGS_secrets_key_file);
+  d.secrets_key = absl::GetFlag(FLAGS_secrets_key);
+  const int workers = absl::GetFlag(FLAGS_delivery_workers);
+  if (workers < 1 || workers > 256) {
+    return absl::InvalidArgumentError("--delivery_workers must be 1-256");
+  }
+  d.dispatcher.workers_per_channel = workers;
+  d.channels.slack_api_base_url = absl::GetFlag(FLAGS_slack_api_url);
+  d.channels.fcm_base_url = absl::GetFlag(FLAGS_fcm_api_url);
+  d.channels.fcm_token_url = absl::GetFlag(FLAGS_fcm_token_url);
   return o;
 }
 

@@ -28,57 +28,6 @@ using http::Request;
 using http::Response;
 using http::ResponseWriter;
 
-// `r` (a problem response) re-labelled with another status, title and type.
-Response Relabel(Response r, int status, absl::string_view title, absl::string_view type_suffix) {
-  nlohmann::json body = nlohmann::json::parse(r.body);
-  body["status"] = status;
-  body["title"] = std::string(title);
-  body["type"] = absl::StrCat(kProblemBase, type_suffix);
-  r.status = status;
-  r.body = body.dump();
-  return r;
-}
-
-// The body as a JSON value, or the problem to answer: 415 for a non-JSON
-// Content-Type, 400 for a body that is not JSON.
-struct JsonBody {
-  nlohmann::json json;
-  std::optional<Response> problem;
-};
-
-absl::StatusOr<nlohmann::json> ParseJsonText(const Request& req);
-
-JsonBody ParseJsonBody(const Request& req) {
-  if (std::optional<std::string> ct = req.Header("Content-Type")) {
-    std::string media = absl::AsciiStrToLower(
-        absl::StripAsciiWhitespace(absl::string_view(*ct).substr(0, ct->find(';'))));
-    if (media != "application/json" && !absl::EndsWith(media, "+json")) {
-      return {nullptr, Relabel(ProblemFromStatus(absl::InvalidArgumentError(absl::StrCat(
-                                   "unsupported Content-Type \"", media,
-                                   "\": send application/json"))),
-                               415, "Unsupported Media Type", "unsupported-media-type")};
-    }
-  }
-  absl::StatusOr<nlohmann::json> j = ParseJsonText(req);
-  if (!j.ok()) return {nullptr, ProblemFromStatus(j.status())};
-  return {*std::move(j), std::nullopt};
-}
-
-absl::StatusOr<nlohmann::json> ParseJsonText(const Request& req) {
-  if (req.body.empty()) return absl::InvalidArgumentError("the request body is empty: send a JSON object");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(req.body);
-  } catch (const nlohmann::json::parse_error& e) {
-    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ...".
-    std::string what = e.what();
-    size_t pos = what.find("] ");
-    return absl::InvalidArgumentError(
-        absl::StrCat("malformed JSON: ", pos == std::string::npos ? what : what.substr(pos + 2)));
-  }
-  return j;
-}
-
 absl::StatusOr<std::string> IdempotencyKey(const Request& req) {
   std::optional<std::string> key = req.Header("Idempotency-Key");
   if (!key.has_value()) return std::string();
@@ -142,12 +91,6 @@ absl::StatusOr<ListOptions> ParseListQuery(const Request& req) {
 }
 
 // Query and header errors are 400 (the request is malformed), not 422.
-Response QueryProblem(const absl::Status& s) {
-  Response r = ProblemFromStatus(s);
-  if (r.status != 422) return r;
-  return Relabel(std::move(r), 400, "Bad Request", "invalid-parameter");
-}
-
 // The answer for a failed lookup of notification `id`: one message for
 // "absent" and "another tenant's", so nothing leaks across tenants.
 Response NotificationProblem(const absl::Status& s, absl::string_view id) {

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "alerthub/server/http/problem.h"
 
@@ -103,6 +105,54 @@ http::Response JsonResponse(int status, const nlohmann::json& body) {
   r.status = status;
   r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
+}
+
+http::Response Relabel(http::Response r, int status, absl::string_view title, absl::string_view type_suffix) {
+  nlohmann::json body = nlohmann::json::parse(r.body);
+  body["status"] = status;
+  body["title"] = std::string(title);
+  body["type"] = absl::StrCat(kProblemBase, type_suffix);
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+
+JsonBody ParseJsonBody(const http::Request& req) {
+  if (std::optional<std::string> ct = req.Header("Content-Type")) {
+    std::string media = absl::AsciiStrToLower(
+        absl::StripAsciiWhitespace(absl::string_view(*ct).substr(0, ct->find(';'))));
+    if (media != "application/json" && !absl::EndsWith(media, "+json")) {
+      return {nullptr, Relabel(ProblemFromStatus(absl::InvalidArgumentError(absl::StrCat(
+                                   "unsupported Content-Type \"", media,
+                                   "\": send application/json"))),
+                               415, "Unsupported Media Type", "unsupported-media-type")};
+    }
+  }
+  absl::StatusOr<nlohmann::json> j = ParseJsonText(req);
+  if (!j.ok()) return {nullptr, ProblemFromStatus(j.status())};
+  return {*std::move(j), std::nullopt};
+}
+
+absl::StatusOr<nlohmann::json> ParseJsonText(const http::Request& req) {
+  if (req.body.empty()) return absl::InvalidArgumentError("the request body is empty: send a JSON object");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(req.body);
+  } catch (const nlohmann::json::parse_error& e) {
+    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ...".
+    std::string what = e.what();
+    size_t pos = what.find("] ");
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed JSON: ", pos == std::string::npos ? what : what.substr(pos + 2)));
+  }
+  return j;
+}
+
+http::Response QueryProblem(const absl::Status& s) {
+  http::Response r = ProblemFromStatus(s);
+  if (r.status != 422) return r;
+  return Relabel(std::move(r), 400, "Bad Request", "invalid-parameter");
 }
 
 }  // namespace alerthub::server

@@ -9,11 +9,14 @@
 #ifndef ALERTHUB_SERVER_STATUS_HTTP_H_
 #define ALERTHUB_SERVER_STATUS_HTTP_H_
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "alerthub/common/status.h"
 #include "alerthub/server/http/router.h"
 #include "nlohmann/json.hpp"
@@ -43,6 +46,25 @@ nlohmann::json ProblemJson(const absl::Status& status);
 // IETF RateLimit fields; Reset in whole seconds, rounded up). Empty when
 // `info.limit` is 0 (limits disabled or unknown).
 std::vector<std::pair<std::string, std::string>> RateLimitHeaders(const RateLimitInfo& info);
+
+// `r` (a problem response) re-labelled with another status, title and type
+// suffix (of kProblemBase).
+http::Response Relabel(http::Response r, int status, absl::string_view title,
+                       absl::string_view type_suffix);
+
+// A request body as JSON, or the problem to answer: 415 for a Content-Type
+// other than application/json (or +json), 400 for an empty or malformed body.
+struct JsonBody {
+  nlohmann::json json;
+  std::optional<http::Response> problem;
+};
+JsonBody ParseJsonBody(const http::Request& req);
+// The body parsed as JSON, whatever its Content-Type; kInvalidArgument
+// naming the position of the syntax error.
+absl::StatusOr<nlohmann::json> ParseJsonText(const http::Request& req);
+
+// The answer for bad query parameters: 400 (not 422) with the field errors.
+http::Response QueryProblem(const absl::Status& s);
 
 // A 200-599 JSON response.
 http::Response JsonResponse(int status, const nlohmann::json& body);

@@ -17,7 +17,8 @@
 #include "alerthub/server/daemon_flags.h"
 
 ABSL_FLAG(std::string, data_dir, "./alerthub-data",
-          "Directory for the SQLite database and the bootstrap API key; created if missing. "
+          "Directory for the SQLite database, the bootstrap API key and the secrets key "
+          "(secrets.key, unless --secrets_key_file is set); created if missing. "
           "The store defaults to sqlite://<data_dir>/alerthub.db.");
 
 int main(int argc, char** argv) {
@@ -38,6 +39,11 @@ int main(int argc, char** argv) {
     options->engine.store = absl::StrCat("sqlite://", data_dir, "/alerthub.db");
   }
   options->bootstrap_key_file = absl::StrCat(data_dir, "/bootstrap-api-key");
+  if (options->delivery.secrets_key_file.empty()) {
+    // First start: a fresh key in the data dir (0600).
+    options->delivery.secrets_key_file = absl::StrCat(data_dir, "/secrets.key");
+    options->delivery.create_secrets_key = true;
+  }
 
   absl::Status s = alerthub::server::RunRouterApp(*std::move(options));
   if (!s.ok()) {

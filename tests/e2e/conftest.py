@@ -44,9 +44,11 @@ def daemon_factory(alerthub_bin, tmp_path_factory, request):
 
 @pytest.fixture(scope="module")
 def module_daemon(alerthub_bin, tmp_path_factory, request):
-    """The module's shared daemon (a Daemon object)."""
+    """The module's shared daemon (a Daemon object). It does not deliver
+    (--deliver=false), so the notifications the router tests submit keep the
+    statuses the tests give them; test_delivery.py starts its own."""
     f = DaemonFactory(alerthub_bin, tmp_path_factory, request.module.__name__)
-    d = f()
+    d = f("--deliver=false")
     yield d
     f.close()
 

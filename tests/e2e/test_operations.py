@@ -324,7 +324,7 @@ def test_bootstrap_key_file_is_0600_and_shown_once(daemon_factory):
 
 
 def test_notifications_survive_a_restart(daemon_factory):
-    d = daemon_factory()
+    d = daemon_factory("--deliver=false")
     api = Api(d.base_url, d.api_key)
     t = unique("restart")
     key = unique("restart-key")

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "alerthub/adapters/sqlite/internal/connection.h"
 #include "alerthub/adapters/sqlite/internal/database.h"
+#include "alerthub/adapters/sqlite/internal/delivery_tables.h"
 #include "alerthub/adapters/sqlite/internal/schema.h"
 #include "alerthub/adapters/sqlite/internal/task_queue.h"
 #include "alerthub/common/status.h"
@@ -233,7 +234,7 @@ ApiKey ApiKeyFromRow(const Statement& s) {
 
 class SqliteStoreImpl final : public SqliteStore {
  public:
-  explicit SqliteStoreImpl(std::shared_ptr<Database> db) : db_(std::move(db)) {}
+  explicit SqliteStoreImpl(std::shared_ptr<Database> db) : db_(db), tables_(std::move(db)) {}
 
   absl::Status CreateTenant(const Tenant& tenant) override {
     std::string settings;
@@ -561,6 +562,61 @@ class SqliteStoreImpl final : public SqliteStore {
     return count;
   }
 
+  absl::Status CreateIntegration(const Integration& integration) override {
+    return tables_.CreateIntegration(integration);
+  }
+  absl::StatusOr<Integration> GetIntegration(absl::string_view tenant_id, absl::string_view id) override {
+    return tables_.GetIntegration(tenant_id, id);
+  }
+  absl::StatusOr<Page<Integration>> ListIntegrations(absl::string_view tenant_id, const IntegrationFilter& filter, const PageRequest& page) override {
+    return tables_.ListIntegrations(tenant_id, filter, page);
+  }
+  absl::Status UpdateIntegration(const Integration& integration) override {
+    return tables_.UpdateIntegration(integration);
+  }
+  absl::Status DeleteIntegration(absl::string_view tenant_id, absl::string_view id) override {
+    return tables_.DeleteIntegration(tenant_id, id);
+  }
+  absl::Status CreateTemplate(const Template& tmpl) override {
+    return tables_.CreateTemplate(tmpl);
+  }
+  absl::StatusOr<Template> GetTemplate(absl::string_view tenant_id, absl::string_view id) override {
+    return tables_.GetTemplate(tenant_id, id);
+  }
+  absl::StatusOr<Template> FindTemplate(absl::string_view tenant_id, absl::string_view name, Channel channel) override {
+    return tables_.FindTemplate(tenant_id, name, channel);
+  }
+  absl::StatusOr<Page<Template>> ListTemplates(absl::string_view tenant_id, const PageRequest& page) override {
+    return tables_.ListTemplates(tenant_id, page);
+  }
+  absl::Status UpdateTemplate(const Template& tmpl) override {
+    return tables_.UpdateTemplate(tmpl);
+  }
+  absl::Status DeleteTemplate(absl::string_view tenant_id, absl::string_view id) override {
+    return tables_.DeleteTemplate(tenant_id, id);
+  }
+  absl::StatusOr<RoutingOutcome> RecordRouting(const RoutingWrite& write) override {
+    return tables_.RecordRouting(write);
+  }
+  absl::StatusOr<DeliveryClaim> ClaimDelivery(absl::string_view tenant_id, absl::string_view id, absl::Duration lease) override {
+    return tables_.ClaimDelivery(tenant_id, id, lease);
+  }
+  absl::StatusOr<AttemptOutcomeRecord> RecordAttempt(const AttemptWrite& write) override {
+    return tables_.RecordAttempt(write);
+  }
+  absl::StatusOr<AttemptOutcomeRecord> ReplayDelivery(absl::string_view tenant_id, absl::string_view id, const CloudEvent& event) override {
+    return tables_.ReplayDelivery(tenant_id, id, event);
+  }
+  absl::StatusOr<Delivery> GetDelivery(absl::string_view tenant_id, absl::string_view id) override {
+    return tables_.GetDelivery(tenant_id, id);
+  }
+  absl::StatusOr<Page<Delivery>> ListUnfinishedDeliveries(const PageRequest& page) override {
+    return tables_.ListUnfinishedDeliveries(page);
+  }
+  absl::StatusOr<Page<Delivery>> ListDeliveries(absl::string_view tenant_id, const DeliveryFilter& filter, const PageRequest& page) override {
+    return tables_.ListDeliveries(tenant_id, filter, page);
+  }
+
   absl::StatusOr<std::unique_ptr<TaskQueue>> OpenTaskQueue() override {
     return sqlite_internal::NewSqliteTaskQueue(db_);
   }
@@ -622,6 +678,7 @@ class SqliteStoreImpl final : public SqliteStore {
   }
 
   const std::shared_ptr<Database> db_;
+  sqlite_internal::DeliveryTables tables_;
 };
 
 }  // namespace

@@ -108,6 +108,55 @@ CREATE TABLE tasks (
 CREATE INDEX tasks_visible ON tasks (queue, visible_at) WHERE visible_at IS NOT NULL;
 CREATE INDEX tasks_dead ON tasks (queue, dead_at) WHERE state = 'dead';
 )sql"},
+    {2, "integrations, templates and deliveries", R"sql(
+-- Columns, not a JSON document: `config` holds encrypted secrets the
+-- request validation would not accept, and is read back as stored.
+CREATE TABLE integrations (
+  id         TEXT PRIMARY KEY NOT NULL,
+  tenant_id  TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  channel    INTEGER NOT NULL,          -- Channel
+  config     TEXT NOT NULL,             -- JSON object
+  enabled    INTEGER NOT NULL,
+  is_default INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX integrations_by_tenant ON integrations (tenant_id, id);
+
+CREATE TABLE templates (
+  id         TEXT PRIMARY KEY NOT NULL,
+  tenant_id  TEXT NOT NULL,
+  channel    INTEGER NOT NULL,          -- Channel
+  name       TEXT NOT NULL,
+  doc        TEXT NOT NULL,             -- TemplateToJson()
+  UNIQUE (tenant_id, channel, name)
+) WITHOUT ROWID;
+CREATE INDEX templates_by_tenant ON templates (tenant_id, id);
+
+-- One row per (notification, integration, recipient): routing inserts with
+-- ON CONFLICT DO NOTHING, so a replayed event creates nothing twice.
+CREATE TABLE deliveries (
+  id              TEXT PRIMARY KEY NOT NULL, -- UUIDv7; the webhook-id
+  tenant_id       TEXT NOT NULL,
+  notification_id TEXT NOT NULL,
+  integration_id  TEXT NOT NULL,
+  channel         INTEGER NOT NULL,     -- Channel
+  recipient       TEXT NOT NULL,        -- '' when not recipient-targeted
+  status          INTEGER NOT NULL,     -- DeliveryStatus
+  attempts        INTEGER NOT NULL,
+  next_attempt_at INTEGER,
+  lease_until     INTEGER,              -- while sending: the claim's end
+  last_error      TEXT NOT NULL,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  UNIQUE (notification_id, integration_id, recipient)
+) WITHOUT ROWID;
+CREATE INDEX deliveries_by_tenant ON deliveries (tenant_id, id);
+CREATE INDEX deliveries_by_status ON deliveries (tenant_id, status, id);
+-- Unfinished deliveries (pending 1, sending 2, held 5) for the start-up sweep.
+CREATE INDEX deliveries_unfinished ON deliveries (id) WHERE status IN (1, 2, 5);
+)sql"},
 };
 
 constexpr char kCreateMigrationsTable[] = R"sql(

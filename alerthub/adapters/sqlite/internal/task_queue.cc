@@ -49,7 +49,9 @@ class SqliteTaskQueue final : public TaskQueue {
       s.BindInt64(4, Micros(available_at));
       s.BindInt64(5, now);
       return s.Run();
-    });
+      // Survives a process crash; the next durable commit of the database
+      // fsyncs it (see TaskQueue::Enqueue).
+    }, Database::Durability::kRelaxed);
   }
 
   absl::StatusOr<std::vector<Task>> Lease(absl::string_view queue, int max,
@@ -84,7 +86,8 @@ class SqliteTaskQueue final : public TaskQueue {
         tasks.push_back(std::move(t));
       }
       return absl::OkStatus();
-    }));
+      // A lost lease only makes the task visible again: no fsync needed.
+    }, Database::Durability::kRelaxed));
     // RETURNING comes in no particular order.
     std::sort(tasks.begin(), tasks.end(), [](const Task& a, const Task& b) {
       return std::tie(a.available_at, a.id) < std::tie(b.available_at, b.id);
@@ -103,7 +106,9 @@ class SqliteTaskQueue final : public TaskQueue {
       ALERTHUB_RETURN_IF_ERROR(s.Run());
       if (s.Changes() == 0) return LeaseLost(c, task);
       return absl::OkStatus();
-    });
+      // A lost ack hands the task out again when its lease ends
+      // (at-least-once, as for a consumer that crashed before acking).
+    }, Database::Durability::kRelaxed);
   }
 
   absl::Status Retry(const Task& task, absl::Time available_at,
@@ -122,7 +127,8 @@ class SqliteTaskQueue final : public TaskQueue {
       ALERTHUB_RETURN_IF_ERROR(s.Run());
       if (s.Changes() == 0) return LeaseLost(c, task);
       return absl::OkStatus();
-    });
+      // A lost retry hands the task out again when its lease ends.
+    }, Database::Durability::kRelaxed);
   }
 
   absl::Status DeadLetter(const Task& task, absl::string_view reason) override {

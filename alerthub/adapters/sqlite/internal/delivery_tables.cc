@@ -1,0 +1,757 @@
+#include "alerthub/adapters/sqlite/internal/delivery_tables.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "alerthub/adapters/sqlite/internal/connection.h"
+#include "alerthub/common/status.h"
+#include "alerthub/common/uuid.h"
+#include "nlohmann/json.hpp"
+
+namespace alerthub::sqlite_internal {
+namespace {
+
+int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
+
+absl::Status CheckLimit(const PageRequest& page) {
+  if (page.limit < 1 || page.limit > 500) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit must be 1-500, got ", page.limit));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<nlohmann::json> ParseColumn(absl::string_view text, absl::string_view what) {
+  nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr,
+                                           /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return absl::InternalError(absl::StrCat("sqlite: corrupt row: ", what,
+                                            " is not valid JSON"));
+  }
+  return j;
+}
+
+absl::StatusOr<std::string> Dump(const nlohmann::json& j, absl::string_view what) {
+  try {
+    return j.dump();
+  } catch (const nlohmann::json::exception& e) {
+    // dump() throws on strings that are not valid UTF-8.
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " cannot be stored as JSON: ", e.what()));
+  }
+}
+
+// Binds `to_int(*value)` at `index`, or NULL when `value` is empty.
+template <typename T, typename ToInt>
+void BindOptional(Statement& st, int index, const std::optional<T>& value, ToInt to_int) {
+  if (value.has_value()) {
+    st.BindInt64(index, to_int(*value));
+  } else {
+    st.BindNull(index);
+  }
+}
+
+// Reads up to `limit` rows of `st` (which asks for limit + 1) into `out`
+// with `decode` (Statement -> StatusOr<T>); one more row sets has_more.
+template <typename T, typename Decode>
+absl::Status CollectPage(Statement& st, int limit, Page<T>* out, Decode decode) {
+  out->items.clear();
+  out->has_more = false;
+  while (true) {
+    ALERTHUB_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return absl::OkStatus();
+    if (static_cast<int>(out->items.size()) == limit) {
+      out->has_more = true;
+      return absl::OkStatus();
+    }
+    ALERTHUB_ASSIGN_OR_RETURN(T item, decode(st));
+    out->items.push_back(std::move(item));
+  }
+}
+
+// --- Integrations ---------------------------------------------------------------
+
+constexpr absl::string_view kIntegrationColumns =
+    "id, tenant_id, name, channel, config, enabled, is_default, created_at, updated_at";
+
+absl::StatusOr<Integration> IntegrationFromRow(const Statement& s) {
+  Integration i;
+  i.id = std::string(s.ColumnText(0));
+  i.tenant_id = std::string(s.ColumnText(1));
+  i.name = std::string(s.ColumnText(2));
+  i.channel = static_cast<Channel>(s.ColumnInt64(3));
+  ALERTHUB_ASSIGN_OR_RETURN(i.config, ParseColumn(s.ColumnText(4), "integrations.config"));
+  i.enabled = s.ColumnInt64(5) != 0;
+  i.is_default = s.ColumnInt64(6) != 0;
+  i.created_at = FromMicros(s.ColumnInt64(7));
+  i.updated_at = FromMicros(s.ColumnInt64(8));
+  return i;
+}
+
+// --- Templates --------------------------------------------------------------------
+
+absl::StatusOr<Template> TemplateFromDoc(absl::string_view doc) {
+  ALERTHUB_ASSIGN_OR_RETURN(nlohmann::json j, ParseColumn(doc, "templates.doc"));
+  absl::StatusOr<Template> t = absl::InternalError("unset");
+  try {
+    t = TemplateFromJson(j);
+  } catch (const nlohmann::json::exception& e) {
+    t = absl::InvalidArgumentError(e.what());
+  }
+  if (!t.ok()) {
+    return absl::InternalError(
+        absl::StrCat("sqlite: corrupt row in templates: ", t.status().message()));
+  }
+  return t;
+}
+
+absl::Status TemplateConflict(const absl::Status& s, const Template& t) {
+  if (s.code() != absl::StatusCode::kAlreadyExists) return s;
+  if (absl::StrContains(s.message(), "templates.id")) {
+    return absl::AlreadyExistsError(absl::StrCat("a template with id \"", t.id,
+                                                 "\" already exists"));
+  }
+  return absl::AlreadyExistsError(absl::StrCat("a ", ChannelName(t.channel),
+                                               " template named \"", t.name,
+                                               "\" already exists"));
+}
+
+// --- Deliveries -------------------------------------------------------------------
+
+constexpr absl::string_view kDeliveryColumns =
+    "id, tenant_id, notification_id, integration_id, channel, recipient, status, "
+    "attempts, next_attempt_at, last_error, created_at, updated_at, lease_until";
+
+struct DeliveryRow {
+  Delivery delivery;
+  std::optional<absl::Time> lease_until;
+};
+
+DeliveryRow DeliveryFromRow(const Statement& s) {
+  DeliveryRow row;
+  Delivery& d = row.delivery;
+  d.id = std::string(s.ColumnText(0));
+  d.tenant_id = std::string(s.ColumnText(1));
+  d.notification_id = std::string(s.ColumnText(2));
+  d.integration_id = std::string(s.ColumnText(3));
+  d.channel = static_cast<Channel>(s.ColumnInt64(4));
+  d.recipient = std::string(s.ColumnText(5));
+  d.status = static_cast<DeliveryStatus>(s.ColumnInt64(6));
+  d.attempts = static_cast<int>(s.ColumnInt64(7));
+  if (!s.ColumnIsNull(8)) d.next_attempt_at = FromMicros(s.ColumnInt64(8));
+  d.last_error = std::string(s.ColumnText(9));
+  d.created_at = FromMicros(s.ColumnInt64(10));
+  d.updated_at = FromMicros(s.ColumnInt64(11));
+  if (!s.ColumnIsNull(12)) row.lease_until = FromMicros(s.ColumnInt64(12));
+  return row;
+}
+
+bool IsFinished(DeliveryStatus s) {
+  return s == DeliveryStatus::kDelivered || s == DeliveryStatus::kFailed ||
+         s == DeliveryStatus::kSuppressed;
+}
+
+// The tenant's delivery `id` as stored now; nullopt when absent.
+absl::StatusOr<std::optional<DeliveryRow>> ReadDelivery(Connection& c,
+                                                        absl::string_view tenant_id,
+                                                        absl::string_view id) {
+  ALERTHUB_ASSIGN_OR_RETURN(
+      Statement st, c.Prepare(absl::StrCat("SELECT ", kDeliveryColumns,
+                                           " FROM deliveries WHERE id = ?1 AND tenant_id = ?2")));
+  st.BindText(1, id);
+  st.BindText(2, tenant_id);
+  ALERTHUB_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<DeliveryRow>();
+  return std::optional<DeliveryRow>(DeliveryFromRow(st));
+}
+
+absl::Status NoDelivery(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat("no delivery \"", id, "\""));
+}
+
+absl::Status InsertEvent(Connection& c, const CloudEvent& e, absl::string_view tenant_id,
+                         absl::string_view notification_id) {
+  ALERTHUB_ASSIGN_OR_RETURN(std::string doc, Dump(CloudEventToJson(e), "event"));
+  ALERTHUB_ASSIGN_OR_RETURN(
+      Statement st, c.Prepare("INSERT INTO events (id, tenant_id, notification_id, type, "
+                              "time, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+  st.BindText(1, e.id);
+  st.BindText(2, tenant_id);
+  st.BindText(3, notification_id);
+  st.BindText(4, e.type);
+  st.BindInt64(5, Micros(e.time));
+  st.BindText(6, doc);
+  return st.Run();
+}
+
+// Recomputes the notification's status from its deliveries, inside the
+// caller's transaction; when it changes, stores it and, for a final status,
+// appends the announcing event and its outbox message.
+absl::StatusOr<StatusTransition> Reaggregate(Connection& c, absl::string_view tenant_id,
+                                             absl::string_view notification_id,
+                                             absl::Time now,
+                                             absl::string_view traceparent) {
+  StatusTransition t;
+  {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st, c.Prepare("SELECT status FROM notifications "
+                                "WHERE id = ?1 AND tenant_id = ?2"));
+    st.BindText(1, notification_id);
+    st.BindText(2, tenant_id);
+    ALERTHUB_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) {
+      return absl::NotFoundError(
+          absl::StrCat("no notification \"", notification_id, "\""));
+    }
+    t.before = static_cast<NotificationStatus>(st.ColumnInt64(0));
+  }
+  DeliveryTally tally;
+  {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st, c.Prepare("SELECT status, attempts FROM deliveries "
+                                "WHERE notification_id = ?1"));
+    st.BindText(1, notification_id);
+    while (true) {
+      ALERTHUB_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      Delivery d;
+      d.status = static_cast<DeliveryStatus>(st.ColumnInt64(0));
+      d.attempts = static_cast<int>(st.ColumnInt64(1));
+      CountDelivery(d, &tally);
+    }
+  }
+  t.after = AggregateNotificationStatus(t.before, tally);
+  if (!t.changed()) return t;
+
+  ALERTHUB_ASSIGN_OR_RETURN(
+      Statement up, c.Prepare("UPDATE notifications SET status = ?2, updated_at = ?3 "
+                              "WHERE id = ?1"));
+  up.BindText(1, notification_id);
+  up.BindInt64(2, static_cast<int64_t>(t.after));
+  up.BindInt64(3, Micros(now));
+  ALERTHUB_RETURN_IF_ERROR(up.Run());
+
+  std::optional<OutcomeAnnouncement> announce = AnnouncementFor(t.after);
+  if (!announce.has_value()) return t;
+  CloudEvent e;
+  e.id = NewUuidV7(now);
+  e.source = "/alerthub/delivery";
+  e.type = std::string(announce->event_type);
+  e.subject = std::string(notification_id);
+  e.time = now;
+  e.tenantid = std::string(tenant_id);
+  e.traceparent = std::string(traceparent);
+  e.data = {{"status", std::string(NotificationStatusName(t.after))},
+            {"deliveries", tally.delivered + tally.failed + tally.suppressed},
+            {"delivered", tally.delivered},
+            {"failed", tally.failed}};
+  ALERTHUB_RETURN_IF_ERROR(InsertEvent(c, e, tenant_id, notification_id));
+  ALERTHUB_ASSIGN_OR_RETURN(std::string payload, Dump(CloudEventToJson(e), "event"));
+  ALERTHUB_ASSIGN_OR_RETURN(
+      Statement ob, c.Prepare("INSERT INTO outbox (topic, key, payload, created_at) "
+                              "VALUES (?1, ?2, ?3, ?4)"));
+  ob.BindText(1, announce->topic);
+  ob.BindText(2, notification_id);
+  ob.BindBlob(3, payload);
+  ob.BindInt64(4, Micros(now));
+  ALERTHUB_RETURN_IF_ERROR(ob.Run());
+  return t;
+}
+
+}  // namespace
+
+// --- Integrations -------------------------------------------------------------------
+
+absl::Status DeliveryTables::CreateIntegration(const Integration& i) {
+  ALERTHUB_ASSIGN_OR_RETURN(std::string config, Dump(i.config, "integration config"));
+  absl::Status s = db_->Write([&](Connection& c) -> absl::Status {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st,
+        c.Prepare(absl::StrCat("INSERT INTO integrations (", kIntegrationColumns,
+                               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")));
+    st.BindText(1, i.id);
+    st.BindText(2, i.tenant_id);
+    st.BindText(3, i.name);
+    st.BindInt64(4, static_cast<int64_t>(i.channel));
+    st.BindText(5, config);
+    st.BindInt64(6, i.enabled ? 1 : 0);
+    st.BindInt64(7, i.is_default ? 1 : 0);
+    st.BindInt64(8, Micros(i.created_at));
+    st.BindInt64(9, Micros(i.updated_at));
+    return st.Run();
+  });
+  if (s.code() == absl::StatusCode::kAlreadyExists) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("an integration with id \"", i.id, "\" already exists"));
+  }
+  return s;
+}
+
+absl::StatusOr<Integration> DeliveryTables::GetIntegration(absl::string_view tenant_id,
+                                                           absl::string_view id) {
+  std::optional<Integration> found;
+  ALERTHUB_RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st,
+        c.Prepare(absl::StrCat("SELECT ", kIntegrationColumns,
+                               " FROM integrations WHERE id = ?1 AND tenant_id = ?2")));
+    st.BindText(1, id);
+    st.BindText(2, tenant_id);
+    ALERTHUB_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row) {
+      ALERTHUB_ASSIGN_OR_RETURN(found, IntegrationFromRow(st));
+    }
+    return absl::OkStatus();
+  }));
+  if (!found.has_value()) {
+    return absl::NotFoundError(absl::StrCat("no integration \"", id, "\""));
+  }
+  return *std::move(found);
+}
+
+absl::StatusOr<Page<Integration>> DeliveryTables::ListIntegrations(
+    absl::string_view tenant_id, const IntegrationFilter& filter, const PageRequest& page) {
+  ALERTHUB_RETURN_IF_ERROR(CheckLimit(page));
+  Page<Integration> out;
+  ALERTHUB_RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st,
+        c.Prepare(absl::StrCat(
+            "SELECT ", kIntegrationColumns,
+            " FROM integrations WHERE tenant_id = ?1 AND (?2 IS NULL OR channel = ?2) "
+            "AND (?3 IS NULL OR enabled = ?3) AND (?4 IS NULL OR is_default = ?4) "
+            "AND id > ?5 ORDER BY id LIMIT ?6")));
+    st.BindText(1, tenant_id);
+    BindOptional(st, 2, filter.channel, [](const auto& v) -> int64_t { return static_cast<int64_t>(v); });
+    BindOptional(st, 3, filter.enabled, [](const auto& v) -> int64_t { return v ? 1 : 0; });
+    BindOptional(st, 4, filter.is_default, [](const auto& v) -> int64_t { return v ? 1 : 0; });
+    st.BindText(5, page.cursor);
+    st.BindInt64(6, page.limit + 1);
+    return CollectPage(st, page.limit, &out, IntegrationFromRow);
+  }));
+  return out;
+}
+
+absl::Status DeliveryTables::UpdateIntegration(const Integration& i) {
+  ALERTHUB_ASSIGN_OR_RETURN(std::string config, Dump(i.config, "integration config"));
+  return db_->Write([&](Connection& c) -> absl::Status {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st,
+        c.Prepare("UPDATE integrations SET name = ?3, config = ?4, enabled = ?5, "
+                  "is_default = ?6, updated_at = ?7 WHERE id = ?1 AND tenant_id = ?2"));
+    st.BindText(1, i.id);
+    st.BindText(2, i.tenant_id);
+    st.BindText(3, i.name);
+    st.BindText(4, config);
+    st.BindInt64(5, i.enabled ? 1 : 0);
+    st.BindInt64(6, i.is_default ? 1 : 0);
+    st.BindInt64(7, Micros(i.updated_at));
+    ALERTHUB_RETURN_IF_ERROR(st.Run());
+    if (st.Changes() == 0) {
+      return absl::NotFoundError(absl::StrCat("no integration \"", i.id, "\""));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status DeliveryTables::DeleteIntegration(absl::string_view tenant_id,
+                                               absl::string_view id) {
+  return db_->Write([&](Connection& c) -> absl::Status {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st,
+        c.Prepare("DELETE FROM integrations WHERE id = ?1 AND tenant_id = ?2"));
+    st.BindText(1, id);
+    st.BindText(2, tenant_id);
+    ALERTHUB_RETURN_IF_ERROR(st.Run());
+    if (st.Changes() == 0) {
+      return absl::NotFoundError(absl::StrCat("no integration \"", id, "\""));
+    }
+    return absl::OkStatus();
+  });
+}
+
+// --- Templates ----------------------------------------------------------------------
+
+absl::Status DeliveryTables::CreateTemplate(const Template& t) {
+  ALERTHUB_ASSIGN_OR_RETURN(std::string doc, Dump(TemplateToJson(t), "template"));
+  absl::Status s = db_->Write([&](Connection& c) -> absl::Status {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st, c.Prepare("INSERT INTO templates (id, tenant_id, channel, name, doc) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5)"));
+    st.BindText(1, t.id);
+    st.BindText(2, t.tenant_id);
+    st.BindInt64(3, static_cast<int64_t>(t.channel));
+    st.BindText(4, t.name);
+    st.BindText(5, doc);
+    return st.Run();
+  });
+  return TemplateConflict(s, t);
+}
+
+absl::StatusOr<Template> DeliveryTables::GetTemplate(absl::string_view tenant_id,
+                                                     absl::string_view id) {
+  std::optional<Template> found;
+  ALERTHUB_RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st,
+        c.Prepare("SELECT doc FROM templates WHERE id = ?1 AND tenant_id = ?2"));
+    st.BindText(1, id);
+    st.BindText(2, tenant_id);
+    ALERTHUB_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row) {
+      ALERTHUB_ASSIGN_OR_RETURN(found, TemplateFromDoc(st.ColumnText(0)));
+    }
+    return absl::OkStatus();
+  }));
+  if (!found.has_value()) {
+    return absl::NotFoundError(absl::StrCat("no template \"", id, "\""));
+  }
+  return *std::move(found);
+}
+
+absl::StatusOr<Template> DeliveryTables::FindTemplate(absl::string_view tenant_id,
+                                                      absl::string_view name,
+                                                      Channel channel) {
+  std::optional<Template> found;
+  ALERTHUB_RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st, c.Prepare("SELECT doc FROM templates WHERE tenant_id = ?1 "
+                                "AND channel = ?2 AND name = ?3"));
+    st.BindText(1, tenant_id);
+    st.BindInt64(2, static_cast<int64_t>(channel));
+    st.BindText(3, name);
+    ALERTHUB_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row) {
+      ALERTHUB_ASSIGN_OR_RETURN(found, TemplateFromDoc(st.ColumnText(0)));
+    }
+    return absl::OkStatus();
+  }));
+  if (!found.has_value()) {
+    return absl::NotFoundError(absl::StrCat("no ", ChannelName(channel),
+                                            " template named \"", name, "\""));
+  }
+  return *std::move(found);
+}
+
+absl::StatusOr<Page<Template>> DeliveryTables::ListTemplates(absl::string_view tenant_id,
+                                                             const PageRequest& page) {
+  ALERTHUB_RETURN_IF_ERROR(CheckLimit(page));
+  Page<Template> out;
+  ALERTHUB_RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st, c.Prepare("SELECT doc FROM templates WHERE tenant_id = ?1 "
+                                "AND id > ?2 ORDER BY id LIMIT ?3"));
+    st.BindText(1, tenant_id);
+    st.BindText(2, page.cursor);
+    st.BindInt64(3, page.limit + 1);
+    return CollectPage(st, page.limit, &out, [](const Statement& row) {
+      return TemplateFromDoc(row.ColumnText(0));
+    });
+  }));
+  return out;
+}
+
+absl::Status DeliveryTables::UpdateTemplate(const Template& t) {
+  ALERTHUB_ASSIGN_OR_RETURN(std::string doc, Dump(TemplateToJson(t), "template"));
+  absl::Status s = db_->Write([&](Connection& c) -> absl::Status {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st, c.Prepare("UPDATE templates SET channel = ?3, name = ?4, doc = ?5 "
+                                "WHERE id = ?1 AND tenant_id = ?2"));
+    st.BindText(1, t.id);
+    st.BindText(2, t.tenant_id);
+    st.BindInt64(3, static_cast<int64_t>(t.channel));
+    st.BindText(4, t.name);
+    st.BindText(5, doc);
+    ALERTHUB_RETURN_IF_ERROR(st.Run());
+    if (st.Changes() == 0) {
+      return absl::NotFoundError(absl::StrCat("no template \"", t.id, "\""));
+    }
+    return absl::OkStatus();
+  });
+  return TemplateConflict(s, t);
+}
+
+absl::Status DeliveryTables::DeleteTemplate(absl::string_view tenant_id,
+                                            absl::string_view id) {
+  return db_->Write([&](Connection& c) -> absl::Status {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st, c.Prepare("DELETE FROM templates WHERE id = ?1 AND tenant_id = ?2"));
+    st.BindText(1, id);
+    st.BindText(2, tenant_id);
+    ALERTHUB_RETURN_IF_ERROR(st.Run());
+    if (st.Changes() == 0) {
+      return absl::NotFoundError(absl::StrCat("no template \"", id, "\""));
+    }
+    return absl::OkStatus();
+  });
+}
+
+// --- Deliveries ---------------------------------------------------------------------
+
+absl::StatusOr<RoutingOutcome> DeliveryTables::RecordRouting(const RoutingWrite& w) {
+  const absl::Time now = db_->clock().Now();
+  RoutingOutcome out;
+  ALERTHUB_RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
+    out = RoutingOutcome();
+    {
+      ALERTHUB_ASSIGN_OR_RETURN(
+          Statement st, c.Prepare("SELECT status FROM notifications "
+                                  "WHERE id = ?1 AND tenant_id = ?2"));
+      st.BindText(1, w.notification_id);
+      st.BindText(2, w.tenant_id);
+      ALERTHUB_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) {
+        return absl::NotFoundError(
+            absl::StrCat("no notification \"", w.notification_id, "\""));
+      }
+      out.notification.before = out.notification.after =
+          static_cast<NotificationStatus>(st.ColumnInt64(0));
+    }
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement ins,
+        c.Prepare(absl::StrCat(
+            "INSERT INTO deliveries (", kDeliveryColumns,
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, '', ?9, ?10, NULL) "
+            "ON CONFLICT (notification_id, integration_id, recipient) DO NOTHING")));
+    for (const Delivery& d : w.deliveries) {
+      if (d.tenant_id != w.tenant_id || d.notification_id != w.notification_id) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "delivery \"", d.id, "\" belongs to another notification or tenant"));
+      }
+      ins.Reset();
+      ins.BindText(1, d.id);
+      ins.BindText(2, d.tenant_id);
+      ins.BindText(3, d.notification_id);
+      ins.BindText(4, d.integration_id);
+      ins.BindInt64(5, static_cast<int64_t>(d.channel));
+      ins.BindText(6, d.recipient);
+      ins.BindInt64(7, static_cast<int64_t>(d.status));
+      BindOptional(ins, 8, d.next_attempt_at, [](const auto& v) -> int64_t { return Micros(v); });
+      ins.BindInt64(9, Micros(d.created_at));
+      ins.BindInt64(10, Micros(d.updated_at));
+      ALERTHUB_RETURN_IF_ERROR(ins.Run());
+    }
+    if (out.notification.before == NotificationStatus::kAccepted) {
+      DeliveryTally tally;
+      for (const Delivery& d : w.deliveries) CountDelivery(d, &tally);
+      const NotificationStatus after = AggregateNotificationStatus(w.status, tally);
+      ALERTHUB_ASSIGN_OR_RETURN(
+          Statement up, c.Prepare("UPDATE notifications SET status = ?2, updated_at = ?3 "
+                                  "WHERE id = ?1"));
+      up.BindText(1, w.notification_id);
+      up.BindInt64(2, static_cast<int64_t>(after));
+      up.BindInt64(3, Micros(now));
+      ALERTHUB_RETURN_IF_ERROR(up.Run());
+      ALERTHUB_RETURN_IF_ERROR(InsertEvent(c, w.event, w.tenant_id, w.notification_id));
+      out.notification.after = after;
+    }
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement sel, c.Prepare(absl::StrCat("SELECT ", kDeliveryColumns,
+                                              " FROM deliveries WHERE notification_id = ?1 "
+                                              "ORDER BY id")));
+    sel.BindText(1, w.notification_id);
+    while (true) {
+      ALERTHUB_ASSIGN_OR_RETURN(bool row, sel.Step());
+      if (!row) return absl::OkStatus();
+      out.deliveries.push_back(DeliveryFromRow(sel).delivery);
+    }
+  }, /*Routing is replayed from the outbox (whose sent mark commits later)
+       when this is lost, and the deliveries' enqueue commits durably after
+       it (the WAL is sequential): no fsync needed.*/
+                                           Database::Durability::kRelaxed));
+  return out;
+}
+
+absl::StatusOr<DeliveryClaim> DeliveryTables::ClaimDelivery(absl::string_view tenant_id,
+                                                            absl::string_view id,
+                                                            absl::Duration lease) {
+  if (lease <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("lease must be positive");
+  }
+  const absl::Time now = db_->clock().Now();
+  DeliveryClaim claim;
+  ALERTHUB_RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
+    claim = DeliveryClaim();
+    ALERTHUB_ASSIGN_OR_RETURN(std::optional<DeliveryRow> row, ReadDelivery(c, tenant_id, id));
+    if (!row.has_value()) return NoDelivery(id);
+    claim.delivery = row->delivery;
+    Delivery& d = claim.delivery;
+    if (IsFinished(d.status)) {
+      claim.result = DeliveryClaim::Result::kFinished;
+      return absl::OkStatus();
+    }
+    if (d.status == DeliveryStatus::kSending && row->lease_until.has_value() &&
+        *row->lease_until > now) {
+      claim.result = DeliveryClaim::Result::kBusy;
+      return absl::OkStatus();
+    }
+    if (d.status != DeliveryStatus::kSending && d.next_attempt_at.has_value() &&
+        *d.next_attempt_at > now) {
+      claim.result = DeliveryClaim::Result::kNotDue;
+      return absl::OkStatus();
+    }
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement up, c.Prepare("UPDATE deliveries SET status = ?2, lease_until = ?3, "
+                                "updated_at = ?4 WHERE id = ?1"));
+    up.BindText(1, d.id);
+    up.BindInt64(2, static_cast<int64_t>(DeliveryStatus::kSending));
+    up.BindInt64(3, Micros(now + lease));
+    up.BindInt64(4, Micros(now));
+    ALERTHUB_RETURN_IF_ERROR(up.Run());
+    d.status = DeliveryStatus::kSending;
+    d.updated_at = now;
+    claim.result = DeliveryClaim::Result::kClaimed;
+    ALERTHUB_ASSIGN_OR_RETURN(claim.notification,
+                              Reaggregate(c, tenant_id, d.notification_id, now, ""));
+    return absl::OkStatus();
+  }, /*A lost claim only lets the delivery be claimed again: no fsync needed.*/
+                                           Database::Durability::kRelaxed));
+  return claim;
+}
+
+absl::StatusOr<AttemptOutcomeRecord> DeliveryTables::RecordAttempt(const AttemptWrite& w) {
+  if (w.status != DeliveryStatus::kDelivered && w.status != DeliveryStatus::kPending &&
+      w.status != DeliveryStatus::kFailed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("an attempt ends delivered, pending or failed, not ",
+                     DeliveryStatusName(w.status)));
+  }
+  const absl::Time now = db_->clock().Now();
+  AttemptOutcomeRecord out;
+  ALERTHUB_RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
+    out = AttemptOutcomeRecord();
+    ALERTHUB_ASSIGN_OR_RETURN(std::optional<DeliveryRow> row,
+                              ReadDelivery(c, w.tenant_id, w.delivery_id));
+    if (!row.has_value()) return NoDelivery(w.delivery_id);
+    out.delivery = row->delivery;
+    Delivery& d = out.delivery;
+    if (d.status != DeliveryStatus::kSending) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("delivery \"", d.id, "\" is ", DeliveryStatusName(d.status),
+                       ", not being sent: claim it first"));
+    }
+    d.status = w.status;
+    d.attempts += 1;
+    d.next_attempt_at = w.next_attempt_at;
+    d.last_error = w.last_error;
+    d.updated_at = now;
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement up,
+        c.Prepare("UPDATE deliveries SET status = ?2, attempts = ?3, next_attempt_at = ?4, "
+                  "lease_until = NULL, last_error = ?5, updated_at = ?6 WHERE id = ?1"));
+    up.BindText(1, d.id);
+    up.BindInt64(2, static_cast<int64_t>(d.status));
+    up.BindInt64(3, d.attempts);
+    BindOptional(up, 4, d.next_attempt_at, [](const auto& v) -> int64_t { return Micros(v); });
+    up.BindText(5, d.last_error);
+    up.BindInt64(6, Micros(now));
+    ALERTHUB_RETURN_IF_ERROR(up.Run());
+    ALERTHUB_RETURN_IF_ERROR(InsertEvent(c, w.attempt_event, w.tenant_id, d.notification_id));
+    ALERTHUB_ASSIGN_OR_RETURN(out.notification,
+                              Reaggregate(c, w.tenant_id, d.notification_id, now,
+                                          w.attempt_event.traceparent));
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<AttemptOutcomeRecord> DeliveryTables::ReplayDelivery(
+    absl::string_view tenant_id, absl::string_view id, const CloudEvent& event) {
+  const absl::Time now = db_->clock().Now();
+  AttemptOutcomeRecord out;
+  ALERTHUB_RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
+    out = AttemptOutcomeRecord();
+    ALERTHUB_ASSIGN_OR_RETURN(std::optional<DeliveryRow> row, ReadDelivery(c, tenant_id, id));
+    if (!row.has_value()) return NoDelivery(id);
+    out.delivery = row->delivery;
+    Delivery& d = out.delivery;
+    if (d.status != DeliveryStatus::kFailed) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("delivery \"", d.id, "\" is ", DeliveryStatusName(d.status),
+                       "; only failed (dead-lettered) deliveries can be replayed"));
+    }
+    d.status = DeliveryStatus::kPending;
+    d.attempts = 0;
+    d.next_attempt_at = now;
+    d.updated_at = now;
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement up,
+        c.Prepare("UPDATE deliveries SET status = ?2, attempts = 0, next_attempt_at = ?3, "
+                  "lease_until = NULL, updated_at = ?3 WHERE id = ?1"));
+    up.BindText(1, d.id);
+    up.BindInt64(2, static_cast<int64_t>(d.status));
+    up.BindInt64(3, Micros(now));
+    ALERTHUB_RETURN_IF_ERROR(up.Run());
+    ALERTHUB_RETURN_IF_ERROR(InsertEvent(c, event, tenant_id, d.notification_id));
+    ALERTHUB_ASSIGN_OR_RETURN(out.notification,
+                              Reaggregate(c, tenant_id, d.notification_id, now,
+                                          event.traceparent));
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<Delivery> DeliveryTables::GetDelivery(absl::string_view tenant_id,
+                                                     absl::string_view id) {
+  std::optional<DeliveryRow> row;
+  ALERTHUB_RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ALERTHUB_ASSIGN_OR_RETURN(row, ReadDelivery(c, tenant_id, id));
+    return absl::OkStatus();
+  }));
+  if (!row.has_value()) return NoDelivery(id);
+  return std::move(row->delivery);
+}
+
+absl::StatusOr<Page<Delivery>> DeliveryTables::ListUnfinishedDeliveries(
+    const PageRequest& page) {
+  ALERTHUB_RETURN_IF_ERROR(CheckLimit(page));
+  Page<Delivery> out;
+  ALERTHUB_RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st,
+        c.Prepare(absl::StrCat("SELECT ", kDeliveryColumns,
+                               " FROM deliveries WHERE status IN (?1, ?2, ?3) AND id > ?4 "
+                               "ORDER BY id LIMIT ?5")));
+    st.BindInt64(1, static_cast<int64_t>(DeliveryStatus::kPending));
+    st.BindInt64(2, static_cast<int64_t>(DeliveryStatus::kSending));
+    st.BindInt64(3, static_cast<int64_t>(DeliveryStatus::kHeld));
+    st.BindText(4, page.cursor);
+    st.BindInt64(5, page.limit + 1);
+    return CollectPage(st, page.limit, &out, [](const Statement& row) {
+      return absl::StatusOr<Delivery>(DeliveryFromRow(row).delivery);
+    });
+  }));
+  return out;
+}
+
+absl::StatusOr<Page<Delivery>> DeliveryTables::ListDeliveries(absl::string_view tenant_id,
+                                                              const DeliveryFilter& filter,
+                                                              const PageRequest& page) {
+  ALERTHUB_RETURN_IF_ERROR(CheckLimit(page));
+  Page<Delivery> out;
+  ALERTHUB_RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st,
+        c.Prepare(absl::StrCat(
+            "SELECT ", kDeliveryColumns,
+            " FROM deliveries WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2) "
+            "AND (?3 = '' OR notification_id = ?3) AND (?4 = '' OR id < ?4) "
+            "ORDER BY id DESC LIMIT ?5")));
+    st.BindText(1, tenant_id);
+    BindOptional(st, 2, filter.status, [](const auto& v) -> int64_t { return static_cast<int64_t>(v); });
+    st.BindText(3, filter.notification_id);
+    st.BindText(4, page.cursor);
+    st.BindInt64(5, page.limit + 1);
+    return CollectPage(st, page.limit, &out, [](const Statement& row) {
+      return absl::StatusOr<Delivery>(DeliveryFromRow(row).delivery);
+    });
+  }));
+  return out;
+}
+
+}  // namespace alerthub::sqlite_internal

@@ -1,0 +1,603 @@
+#include "alerthub/delivery/dispatcher.h"
+
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "alerthub/common/log.h"
+#include "alerthub/common/status.h"
+#include "alerthub/common/time.h"
+#include "alerthub/common/uuid.h"
+#include "alerthub/delivery/templates.h"
+#include "alerthub/model/event.h"
+#include "alerthub/pipeline/realtime.h"
+#include "nlohmann/json.hpp"
+
+namespace alerthub {
+namespace {
+
+constexpr absl::string_view kSource = "/alerthub/delivery";
+// What a delivery's event keeps of a provider's answer.
+constexpr size_t kMaxEventResponse = 1024;
+
+constexpr Channel kAllChannels[] = {Channel::kWebhook, Channel::kSlack, Channel::kDiscord,
+                                    Channel::kEmail, Channel::kPush};
+
+// Task payload: {"tenant_id", "delivery_id", "traceparent"}.
+std::string TaskPayload(const Delivery& d, absl::string_view traceparent) {
+  nlohmann::json j = {{"tenant_id", d.tenant_id}, {"delivery_id", d.id}};
+  if (!traceparent.empty()) j["traceparent"] = traceparent;
+  return j.dump();
+}
+
+struct TaskRef {
+  std::string tenant_id;
+  std::string delivery_id;
+  std::string traceparent;
+};
+
+std::optional<TaskRef> ParseTaskPayload(absl::string_view payload) {
+  nlohmann::json j = nlohmann::json::parse(payload.begin(), payload.end(), nullptr,
+                                           /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  auto tenant = j.find("tenant_id");
+  auto delivery = j.find("delivery_id");
+  if (tenant == j.end() || !tenant->is_string() || delivery == j.end() ||
+      !delivery->is_string()) {
+    return std::nullopt;
+  }
+  TaskRef ref{tenant->get<std::string>(), delivery->get<std::string>(), ""};
+  if (auto tp = j.find("traceparent"); tp != j.end() && tp->is_string()) {
+    ref.traceparent = tp->get<std::string>();
+  }
+  return ref;
+}
+
+std::string Truncate(std::string s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t cut = max;
+  // Do not split a UTF-8 sequence.
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  s.resize(cut);
+  return s;
+}
+
+}  // namespace
+
+std::string DeliveryQueue(Channel channel) {
+  return absl::StrCat("integration.", ChannelName(channel), ".delivery");
+}
+
+// --- DefaultTargetResolver ------------------------------------------------------------
+
+absl::StatusOr<TargetResolver::Decision> DefaultTargetResolver::Resolve(const Notification& n) {
+  Decision decision;
+  std::set<std::string> seen;
+  std::vector<std::string> skipped;
+  auto add = [&](Integration i) {
+    if (!seen.insert(i.id).second) return;
+    decision.targets.push_back({std::move(i), ""});
+  };
+  // Every page of the tenant's integrations matching `filter`.
+  auto each = [&](const IntegrationFilter& filter, auto&& fn) -> absl::Status {
+    PageRequest page{.cursor = "", .limit = 500};
+    while (true) {
+      ALERTHUB_ASSIGN_OR_RETURN(Page<Integration> p,
+                                store_->ListIntegrations(n.tenant_id, filter, page));
+      for (Integration& i : p.items) fn(std::move(i));
+      if (!p.has_more || p.items.empty()) return absl::OkStatus();
+      page.cursor = p.items.back().id;
+    }
+  };
+
+  const bool explicit_targets = !n.integration_ids.empty() || !n.channels.empty();
+  for (const std::string& id : n.integration_ids) {
+    absl::StatusOr<Integration> i = store_->GetIntegration(n.tenant_id, id);
+    if (absl::IsNotFound(i.status())) {
+      skipped.push_back(absl::StrCat("integration ", id, " does not exist"));
+      continue;
+    }
+    if (!i.ok()) return i.status();
+    if (!i->enabled) {
+      skipped.push_back(absl::StrCat("integration ", id, " is disabled"));
+      continue;
+    }
+    add(*std::move(i));
+  }
+  for (Channel c : n.channels) {
+    const size_t before = decision.targets.size();
+    ALERTHUB_RETURN_IF_ERROR(each(IntegrationFilter{.channel = c, .enabled = true,
+                                                    .is_default = std::nullopt},
+                                  add));
+    if (decision.targets.size() == before) {
+      skipped.push_back(absl::StrCat("no enabled ", ChannelName(c), " integration"));
+    }
+  }
+  if (!explicit_targets) {
+    ALERTHUB_RETURN_IF_ERROR(each(IntegrationFilter{.channel = std::nullopt, .enabled = true,
+                                                    .is_default = true},
+                                  add));
+    if (decision.targets.empty()) {
+      skipped.push_back(
+          "the notification names no integration_ids or channels and the tenant has no "
+          "enabled default integration");
+    }
+  }
+  if (decision.targets.empty()) decision.reason = absl::StrJoin(skipped, "; ");
+  return decision;
+}
+
+// --- Dispatcher -----------------------------------------------------------------------
+
+struct Dispatcher::Work {
+  Delivery delivery;
+  Notification notification;
+};
+
+Dispatcher::Dispatcher(Store* store, TaskQueue* queue, Kv* kv, Catalog* catalog,
+                       ChannelSender* sender, TargetResolver* resolver,
+                       DispatcherOptions options)
+    : store_(store),
+      queue_(queue),
+      kv_(kv),
+      catalog_(catalog),
+      sender_(sender),
+      resolver_(resolver),
+      options_(std::move(options)),
+      clock_(options_.clock != nullptr ? options_.clock : Clock::Real()) {}
+
+Dispatcher::~Dispatcher() {
+  subscription_.reset();
+  Stop();
+}
+
+absl::Status Dispatcher::SubscribeTo(EventLog* bus) {
+  ALERTHUB_ASSIGN_OR_RETURN(
+      subscription_,
+      bus->Subscribe(kTopicCreated, kRoutingGroup,
+                     [this](const EventMessage& m) { return Route(m); }));
+  return absl::OkStatus();
+}
+
+void Dispatcher::PublishUpdate(const Notification& n, const StatusTransition& t) {
+  if (!t.changed() || kv_ == nullptr) return;
+  StatusUpdate u;
+  u.id = n.id;
+  u.status = t.after;
+  u.at = clock_->Now();
+  u.notification_type = n.type;
+  u.priority = n.priority;
+  PublishStatusUpdate(kv_, n.tenant_id, u);
+}
+
+absl::Status Dispatcher::Route(const EventMessage& message) {
+  nlohmann::json j = nlohmann::json::parse(message.payload, nullptr,
+                                           /*allow_exceptions=*/false);
+  absl::StatusOr<CloudEvent> event =
+      j.is_discarded() ? absl::InvalidArgumentError("not JSON") : CloudEventFromJson(j);
+  if (!event.ok() || event->subject.empty() || event->tenantid.empty()) {
+    // A message that can never be routed must not block the topic.
+    Log(LogLevel::kError, "routing: dropping a malformed created event",
+        {{"key", message.key},
+         {"error", event.ok() ? "no subject or tenantid" : event.status().ToString()}});
+    return absl::OkStatus();
+  }
+  absl::StatusOr<Notification> n = store_->GetNotification(event->tenantid, event->subject);
+  if (absl::IsNotFound(n.status())) {
+    Log(LogLevel::kWarning, "routing: the notification of a created event does not exist",
+        {{"notification_id", event->subject}});
+    return absl::OkStatus();
+  }
+  ALERTHUB_RETURN_IF_ERROR(n.status());
+  const absl::Time now = clock_->Now();
+
+  RoutingOutcome outcome;
+  if (n->status == NotificationStatus::kAccepted) {
+    ALERTHUB_ASSIGN_OR_RETURN(TargetResolver::Decision decision, resolver_->Resolve(*n));
+    RoutingWrite w;
+    w.tenant_id = n->tenant_id;
+    w.notification_id = n->id;
+    nlohmann::json targets = nlohmann::json::array();
+    for (const TargetResolver::Target& t : decision.targets) {
+      Delivery d;
+      d.id = NewUuidV7(now);
+      d.tenant_id = n->tenant_id;
+      d.notification_id = n->id;
+      d.integration_id = t.integration.id;
+      d.channel = t.integration.channel;
+      d.recipient = t.recipient;
+      d.status = DeliveryStatus::kPending;
+      if (n->scheduled_at.has_value() && *n->scheduled_at > now) {
+        d.next_attempt_at = *n->scheduled_at;
+      }
+      d.created_at = now;
+      d.updated_at = now;
+      targets.push_back({{"delivery_id", d.id},
+                         {"integration_id", d.integration_id},
+                         {"channel", std::string(ChannelName(d.channel))}});
+      w.deliveries.push_back(std::move(d));
+    }
+    nlohmann::json data = {{"deliveries", targets}};
+    if (w.deliveries.empty()) {
+      w.status = NotificationStatus::kSuppressed;
+      data["status"] = "suppressed";
+      data["reason"] = absl::StrCat("no target: ", decision.reason);
+    } else {
+      data["status"] = "routed";
+    }
+    w.event = MakeNotificationEvent(*n, kEventRouted, kSource, now, std::move(data),
+                                    event->traceparent);
+    ALERTHUB_ASSIGN_OR_RETURN(outcome, store_->RecordRouting(w));
+  } else {
+    // Routed before (a replayed event): only re-enqueue what is unfinished.
+    PageRequest page{.cursor = "", .limit = 500};
+    while (true) {
+      ALERTHUB_ASSIGN_OR_RETURN(
+          Page<Delivery> p,
+          store_->ListDeliveries(n->tenant_id,
+                                 DeliveryFilter{.status = std::nullopt,
+                                                .notification_id = n->id},
+                                 page));
+      for (Delivery& d : p.items) outcome.deliveries.push_back(std::move(d));
+      if (!p.has_more || outcome.deliveries.empty()) break;
+      page.cursor = outcome.deliveries.back().id;
+    }
+  }
+  PublishUpdate(*n, outcome.notification);
+
+  for (const Delivery& d : outcome.deliveries) {
+    if (d.status != DeliveryStatus::kPending && d.status != DeliveryStatus::kHeld &&
+        d.status != DeliveryStatus::kSending) {
+      continue;
+    }
+    absl::Time at = now;
+    if (d.next_attempt_at.has_value() && *d.next_attempt_at > now) at = *d.next_attempt_at;
+    ALERTHUB_RETURN_IF_ERROR(queue_->Enqueue(DeliveryQueue(d.channel), d.id,
+                                             TaskPayload(d, event->traceparent), at));
+    if (at <= now) Wake(d.channel, 1);
+  }
+  return absl::OkStatus();
+}
+
+void Dispatcher::Wake(Channel channel, int tasks) {
+  absl::MutexLock lock(&wake_mu_);
+  announced_[static_cast<int>(channel) - 1] += tasks;
+}
+
+absl::Status Dispatcher::RequeueUnfinished() {
+  const absl::Time now = clock_->Now();
+  PageRequest page{.cursor = "", .limit = 500};
+  int64_t requeued = 0;
+  while (true) {
+    ALERTHUB_ASSIGN_OR_RETURN(Page<Delivery> p, store_->ListUnfinishedDeliveries(page));
+    for (const Delivery& d : p.items) {
+      absl::Time at = now;
+      if (d.next_attempt_at.has_value() && *d.next_attempt_at > now) at = *d.next_attempt_at;
+      ALERTHUB_RETURN_IF_ERROR(
+          queue_->Enqueue(DeliveryQueue(d.channel), d.id, TaskPayload(d, ""), at));
+      ++requeued;
+    }
+    if (!p.has_more || p.items.empty()) break;
+    page.cursor = p.items.back().id;
+  }
+  if (requeued > 0) {
+    Log(LogLevel::kInfo, "delivery: unfinished deliveries re-enqueued", {{"count", requeued}});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Dispatcher::Start() {
+  {
+    absl::MutexLock lock(&wake_mu_);
+    if (!workers_.empty()) return absl::OkStatus();
+    stopping_ = false;
+  }
+  ALERTHUB_RETURN_IF_ERROR(RequeueUnfinished());
+  for (Channel c : kAllChannels) {
+    for (int k = 0; k < options_.workers_per_channel; ++k) {
+      workers_.emplace_back([this, c] { WorkerLoop(c); });
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Dispatcher::Stop() {
+  {
+    absl::MutexLock lock(&wake_mu_);
+    stopping_ = true;
+  }
+  for (std::thread& t : workers_) t.join();
+  workers_.clear();
+}
+
+void Dispatcher::WorkerLoop(Channel channel) {
+  const std::string queue = DeliveryQueue(channel);
+  const int slot = static_cast<int>(channel) - 1;
+  absl::Duration backoff = absl::ZeroDuration();
+  while (true) {
+    {
+      // Sleep until tasks are announced, a stop, or the poll interval (due
+      // retries, and work enqueued by other processes).
+      absl::MutexLock lock(&wake_mu_);
+      auto woken = [this, slot]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(wake_mu_) {
+        return stopping_ || announced_[slot] > 0;
+      };
+      wake_mu_.AwaitWithTimeout(absl::Condition(&woken),
+                                backoff > absl::ZeroDuration() ? backoff : options_.idle_poll);
+      if (stopping_) return;
+      // Take a batch's worth of the announcement; other workers take the rest.
+      announced_[slot] -= std::min<int64_t>(announced_[slot], options_.lease_batch);
+    }
+    // Drain: lease until the queue has nothing ready.
+    while (true) {
+      absl::StatusOr<std::vector<Task>> tasks =
+          queue_->Lease(queue, options_.lease_batch, options_.lease);
+      if (!tasks.ok()) {
+        Log(LogLevel::kWarning, "delivery worker: leasing failed; backing off",
+            {{"queue", queue}, {"error", tasks.status().ToString()}});
+        backoff = std::min(absl::Seconds(5), backoff * 2 + absl::Milliseconds(100));
+        break;
+      }
+      backoff = absl::ZeroDuration();
+      for (const Task& task : *tasks) {
+        absl::Status s = ProcessTask(task);
+        if (!s.ok()) {
+          // The lease runs out and the task comes back: nothing is lost.
+          Log(LogLevel::kWarning, "delivery worker: task failed; it will be retried",
+              {{"queue", queue}, {"delivery_id", task.id}, {"error", s.ToString()}});
+        }
+      }
+      if (static_cast<int>(tasks->size()) < options_.lease_batch) break;
+      absl::MutexLock lock(&wake_mu_);
+      if (stopping_) return;
+    }
+  }
+}
+
+absl::Status Dispatcher::FailWithoutSending(const Task& task, const Delivery& d,
+                                            const Notification* n,
+                                            const std::string& reason) {
+  const absl::Time now = clock_->Now();
+  AttemptWrite w;
+  w.tenant_id = d.tenant_id;
+  w.delivery_id = d.id;
+  w.status = DeliveryStatus::kFailed;
+  w.last_error = reason;
+  Notification stub;
+  if (n == nullptr) {
+    stub.id = d.notification_id;
+    stub.tenant_id = d.tenant_id;
+    n = &stub;
+  }
+  w.attempt_event = MakeNotificationEvent(
+      *n, kEventDeliveryAttempt, kSource, now,
+      {{"delivery_id", d.id},
+       {"integration_id", d.integration_id},
+       {"channel", std::string(ChannelName(d.channel))},
+       {"attempt", d.attempts + 1},
+       {"outcome", "permanent"},
+       {"error", reason},
+       {"dead_lettered", true}});
+  ALERTHUB_ASSIGN_OR_RETURN(AttemptOutcomeRecord rec, store_->RecordAttempt(w));
+  PublishUpdate(*n, rec.notification);
+  return queue_->DeadLetter(task, reason);
+}
+
+absl::Status Dispatcher::ProcessTask(const Task& task) {
+  std::optional<TaskRef> ref = ParseTaskPayload(task.payload);
+  if (!ref.has_value()) {
+    return queue_->DeadLetter(task, "malformed delivery task payload");
+  }
+  ALERTHUB_ASSIGN_OR_RETURN(DeliveryClaim claim, [&]() -> absl::StatusOr<DeliveryClaim> {
+    absl::StatusOr<DeliveryClaim> c =
+        store_->ClaimDelivery(ref->tenant_id, ref->delivery_id, options_.lease);
+    if (absl::IsNotFound(c.status())) {
+      DeliveryClaim gone;
+      gone.result = DeliveryClaim::Result::kFinished;
+      return gone;
+    }
+    return c;
+  }());
+  switch (claim.result) {
+    case DeliveryClaim::Result::kFinished:
+      return queue_->Ack(task);  // a duplicate task, or the delivery is gone
+    case DeliveryClaim::Result::kBusy:
+      return queue_->Retry(task, clock_->Now() + options_.lease, "delivery is being sent");
+    case DeliveryClaim::Result::kNotDue:
+      return queue_->Retry(task, *claim.delivery.next_attempt_at, "not due yet");
+    case DeliveryClaim::Result::kClaimed:
+      break;
+  }
+  const Delivery& d = claim.delivery;
+
+  absl::StatusOr<Notification> n = store_->GetNotification(d.tenant_id, d.notification_id);
+  if (absl::IsNotFound(n.status())) {
+    return FailWithoutSending(task, d, nullptr, "the notification no longer exists");
+  }
+  ALERTHUB_RETURN_IF_ERROR(n.status());
+  PublishUpdate(*n, claim.notification);
+
+  absl::StatusOr<Integration> sealed = store_->GetIntegration(d.tenant_id, d.integration_id);
+  if (absl::IsNotFound(sealed.status())) {
+    return FailWithoutSending(task, d, &*n,
+                              absl::StrCat("integration ", d.integration_id,
+                                           " was deleted"));
+  }
+  ALERTHUB_RETURN_IF_ERROR(sealed.status());
+  if (!sealed->enabled) {
+    return FailWithoutSending(task, d, &*n,
+                              absl::StrCat("integration ", d.integration_id, " is disabled"));
+  }
+  absl::StatusOr<Integration> integration = catalog_->OpenIntegration(*std::move(sealed));
+  if (!integration.ok()) {
+    return FailWithoutSending(task, d, &*n, std::string(integration.status().message()));
+  }
+
+  std::optional<Template> tmpl;
+  if (!n->template_name.empty()) {
+    absl::StatusOr<Template> t = store_->FindTemplate(d.tenant_id, n->template_name, d.channel);
+    if (absl::IsNotFound(t.status())) {
+      return FailWithoutSending(
+          task, d, &*n,
+          absl::StrCat("template \"", n->template_name, "\" has no ", ChannelName(d.channel),
+                       " version"));
+    }
+    ALERTHUB_RETURN_IF_ERROR(t.status());
+    tmpl = *std::move(t);
+  }
+  absl::StatusOr<RenderedMessage> message =
+      RenderForChannel(d.channel, tmpl.has_value() ? &*tmpl : nullptr, *n);
+  if (!message.ok()) {
+    std::string reason = absl::StrCat("template failed to render: ", message.status().message());
+    for (const FieldError& e : FieldErrorsOf(message.status())) {
+      absl::StrAppend(&reason, "; ", e.field, ": ", e.message);
+    }
+    return FailWithoutSending(task, d, &*n, reason);
+  }
+
+  const int attempt = d.attempts + 1;
+  SendAttempt send{.integration = &*integration,
+                   .delivery = &d,
+                   .notification = &*n,
+                   .message = &*message,
+                   .attempt = attempt,
+                   .traceparent = ref->traceparent};
+  SendResult result = sender_->Send(send);
+  if (options_.on_attempt) options_.on_attempt(d.channel, result);
+
+  const absl::Time now = clock_->Now();
+  RetryDecision decision;
+  {
+    absl::MutexLock lock(&rng_mu_);
+    decision = NextAttempt(options_.retry, attempt, result.outcome, result.retry_after, now,
+                           rng_);
+  }
+  AttemptWrite w;
+  w.tenant_id = d.tenant_id;
+  w.delivery_id = d.id;
+  if (result.outcome == AttemptOutcome::kSuccess) {
+    w.status = DeliveryStatus::kDelivered;
+  } else if (decision.retry) {
+    w.status = DeliveryStatus::kPending;
+    w.next_attempt_at = decision.next_attempt_at;
+    w.last_error = result.error;
+  } else {
+    w.status = DeliveryStatus::kFailed;
+    w.last_error = result.error;
+  }
+  nlohmann::json data = {{"delivery_id", d.id},
+                         {"integration_id", d.integration_id},
+                         {"channel", std::string(ChannelName(d.channel))},
+                         {"attempt", attempt},
+                         {"outcome", std::string(AttemptOutcomeName(result.outcome))},
+                         {"latency_ms", absl::ToDoubleMilliseconds(result.latency)}};
+  if (result.code != 0) data["code"] = result.code;
+  if (!result.error.empty()) data["error"] = result.error;
+  if (!result.response.empty()) {
+    data["response"] = Truncate(result.response, kMaxEventResponse);
+  }
+  if (!result.targets.empty()) {
+    nlohmann::json targets = nlohmann::json::array();
+    for (const TargetResult& t : result.targets) {
+      nlohmann::json tj = {{"target", t.target},
+                           {"outcome", std::string(AttemptOutcomeName(t.outcome))}};
+      if (t.code != 0) tj["code"] = t.code;
+      if (!t.error.empty()) tj["error"] = t.error;
+      targets.push_back(std::move(tj));
+    }
+    data["targets"] = std::move(targets);
+  }
+  if (w.status == DeliveryStatus::kPending) {
+    data["next_attempt_at"] = FormatRfc3339(*w.next_attempt_at);
+  }
+  if (w.status == DeliveryStatus::kFailed) {
+    data["dead_lettered"] = true;
+    data["reason"] = decision.reason;
+  }
+  w.attempt_event =
+      MakeNotificationEvent(*n, kEventDeliveryAttempt, kSource, now, std::move(data),
+                            ref->traceparent);
+  ALERTHUB_ASSIGN_OR_RETURN(AttemptOutcomeRecord rec, store_->RecordAttempt(w));
+  PublishUpdate(*n, rec.notification);
+
+  if (result.outcome == AttemptOutcome::kGone) {
+    absl::Status s = catalog_->DisableIntegration(d.tenant_id, d.integration_id);
+    Log(LogLevel::kWarning, "integration disabled: its endpoint answered 410 Gone",
+        {{"integration_id", d.integration_id},
+         {"tenant_id", d.tenant_id},
+         {"disable_status", s.ToString()}});
+  }
+  switch (w.status) {
+    case DeliveryStatus::kDelivered:
+      return queue_->Ack(task);
+    case DeliveryStatus::kPending:
+      return queue_->Retry(task, *w.next_attempt_at, w.last_error);
+    default:
+      return queue_->DeadLetter(task, w.last_error);
+  }
+}
+
+absl::StatusOr<Delivery> Dispatcher::Replay(absl::string_view tenant_id,
+                                            absl::string_view delivery_id) {
+  ALERTHUB_ASSIGN_OR_RETURN(Delivery d, store_->GetDelivery(tenant_id, delivery_id));
+  ALERTHUB_ASSIGN_OR_RETURN(Notification n, store_->GetNotification(tenant_id, d.notification_id));
+  const absl::Time now = clock_->Now();
+  CloudEvent e = MakeNotificationEvent(n, kEventDeliveryAttempt, "/alerthub/api", now,
+                                       {{"delivery_id", d.id},
+                                        {"integration_id", d.integration_id},
+                                        {"channel", std::string(ChannelName(d.channel))},
+                                        {"replayed", true}});
+  ALERTHUB_ASSIGN_OR_RETURN(AttemptOutcomeRecord rec, store_->ReplayDelivery(tenant_id, d.id, e));
+  PublishUpdate(n, rec.notification);
+  const std::string queue = DeliveryQueue(d.channel);
+  // The dead task comes back; when the queue no longer has it, a new one.
+  absl::Status s = queue_->Replay(queue, d.id);
+  if (absl::IsNotFound(s) || absl::IsFailedPrecondition(s)) {
+    s = queue_->Enqueue(queue, d.id, TaskPayload(rec.delivery, ""), now);
+  }
+  ALERTHUB_RETURN_IF_ERROR(s);
+  Wake(d.channel, 1);
+  return rec.delivery;
+}
+
+absl::StatusOr<TestSendResult> Dispatcher::TestIntegration(absl::string_view tenant_id,
+                                                          absl::string_view integration_id) {
+  ALERTHUB_ASSIGN_OR_RETURN(Integration sealed,
+                            store_->GetIntegration(tenant_id, integration_id));
+  ALERTHUB_ASSIGN_OR_RETURN(Integration integration,
+                            catalog_->OpenIntegration(std::move(sealed)));
+  const absl::Time now = clock_->Now();
+  Notification n;
+  n.id = NewUuidV7(now);
+  n.tenant_id = std::string(tenant_id);
+  n.type = "alerthub.test";
+  n.title = "Test notification from AlertHub";
+  n.body = absl::StrCat("This is a test message for the integration \"", integration.name,
+                        "\". If you can read it, the integration works.");
+  n.priority = Priority::kNormal;
+  n.status = NotificationStatus::kDelivering;
+  n.created_at = now;
+  n.updated_at = now;
+  Delivery d;
+  d.id = NewUuidV7(now);
+  d.tenant_id = n.tenant_id;
+  d.notification_id = n.id;
+  d.integration_id = integration.id;
+  d.channel = integration.channel;
+  ALERTHUB_ASSIGN_OR_RETURN(RenderedMessage message, RenderForChannel(d.channel, nullptr, n));
+  TestSendResult out;
+  out.send = sender_->Send({.integration = &integration,
+                            .delivery = &d,
+                            .notification = &n,
+                            .message = &message,
+                            .attempt = 1,
+                            .traceparent = ""});
+  return out;
+}
+
+}  // namespace alerthub

@@ -1,0 +1,188 @@
+// Dispatcher: ARCHITECTURE §3 steps 3-4 — routing each accepted notification
+// to its deliveries, and the workers that send them with retries.
+//
+// Routing (Route, the handler of `alerthub.notifications.created`, consumer
+// group "alerthub-integrations"): a TargetResolver picks the integrations
+// (the seam the rules engine plugs into); one Delivery per (notification,
+// integration, recipient) is written with the routing event in one
+// transaction, then each unfinished delivery is enqueued on
+// `integration.<channel>.delivery` (TaskQueue ids are delivery ids, so
+// enqueueing twice is harmless). A replayed event routes nothing twice: a
+// notification already routed only has its unfinished deliveries re-enqueued.
+//
+// Delivery (the workers, `workers_per_channel` threads per channel): lease a
+// task -> claim the delivery (a conditional update with a lease; a duplicate
+// task for a claimed or finished delivery is dropped) -> render its template
+// -> send -> record the attempt (event, delivery state and the notification's
+// aggregate status in one transaction) -> ack, reschedule or dead-letter the
+// task. Every status change is published to realtime subscribers.
+//
+// The only duplicate send left is a crash between the provider's answer and
+// the record: at-least-once, with the same webhook-id.
+//
+// Thread-safe.
+#ifndef ALERTHUB_DELIVERY_DISPATCHER_H_
+#define ALERTHUB_DELIVERY_DISPATCHER_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/random/random.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "alerthub/delivery/catalog.h"
+#include "alerthub/delivery/channels/channel_sender.h"
+#include "alerthub/delivery/retry_policy.h"
+#include "alerthub/model/delivery.h"
+#include "alerthub/model/integration.h"
+#include "alerthub/model/notification.h"
+#include "alerthub/ports/clock.h"
+#include "alerthub/ports/event_log.h"
+#include "alerthub/ports/kv.h"
+#include "alerthub/ports/store.h"
+#include "alerthub/ports/task_queue.h"
+
+namespace alerthub {
+
+// The consumer group that routes created notifications.
+inline constexpr absl::string_view kRoutingGroup = "alerthub-integrations";
+
+// The TaskQueue queue of `channel`: "integration.<channel>.delivery".
+std::string DeliveryQueue(Channel channel);
+
+// Who gets a notification. The rules engine replaces the default.
+class TargetResolver {
+ public:
+  struct Target {
+    Integration integration;  // as stored (sealed secrets)
+    std::string recipient;    // user id for recipient-targeted channels
+  };
+  struct Decision {
+    std::vector<Target> targets;
+    // Why there are none, for the routing event; empty otherwise.
+    std::string reason;
+  };
+
+  virtual ~TargetResolver() = default;
+
+  // kUnavailable (and other store errors) are retried by the bus.
+  virtual absl::StatusOr<Decision> Resolve(const Notification& n) = 0;
+};
+
+// ARCHITECTURE §4: the notification's explicit `integration_ids` (each must
+// be the tenant's) and `channels` (every enabled integration of those
+// channels); with neither, the tenant's enabled default integrations.
+// Disabled integrations named explicitly are skipped with a reason.
+class DefaultTargetResolver : public TargetResolver {
+ public:
+  explicit DefaultTargetResolver(Store* store) : store_(store) {}
+  absl::StatusOr<Decision> Resolve(const Notification& n) override;
+
+ private:
+  Store* const store_;
+};
+
+struct DispatcherOptions {
+  // Concurrent sends per channel.
+  int workers_per_channel = 4;
+  // Tasks one worker leases at a time (then sends one by one).
+  int lease_batch = 8;
+  // How long a worker owns a task and its delivery; longer than a send can
+  // take (the senders' 15 s timeout), so a live worker never loses one.
+  absl::Duration lease = absl::Seconds(60);
+  // How often idle workers look for due retries (new work wakes them).
+  absl::Duration idle_poll = absl::Milliseconds(500);
+  // The retry schedule.
+  RetryPolicy retry;
+  // Source of time. Null: Clock::Real().
+  Clock* clock = nullptr;
+  // Called after every attempt that reached a sender, with how it ended
+  // (metrics). Must be thread-safe and quick.
+  std::function<void(Channel channel, const SendResult& result)> on_attempt;
+};
+
+// What POST /api/v1/integrations/{id}/test reports.
+struct TestSendResult {
+  SendResult send;
+  int attempt = 1;
+};
+
+class Dispatcher {
+ public:
+  // Every pointer must outlive the dispatcher. `kv` carries realtime updates.
+  Dispatcher(Store* store, TaskQueue* queue, Kv* kv, Catalog* catalog,
+             ChannelSender* sender, TargetResolver* resolver, DispatcherOptions options);
+  ~Dispatcher();  // Stop()s
+
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // Subscribes Route to `alerthub.notifications.created` on `bus`, as group
+  // kRoutingGroup. Call before the outbox relay starts.
+  absl::Status SubscribeTo(EventLog* bus);
+
+  // Routes the notification a `created` event names. OK when done or when
+  // there is nothing to do (unknown notification); an error has the bus
+  // deliver the event again.
+  absl::Status Route(const EventMessage& message);
+
+  // Re-enqueues every unfinished delivery (a restart's recovery: tasks whose
+  // enqueue a crash undid come back), then starts the workers. Idempotent.
+  absl::Status Start();
+  // Stops the workers after their current send. Idempotent.
+  void Stop();
+
+  // Runs one leased task to its end (the workers' step; tests call it
+  // directly).
+  absl::Status ProcessTask(const Task& task);
+
+  // Puts a dead-lettered delivery back on its queue with a fresh schedule.
+  // kFailedPrecondition when it is not failed.
+  absl::StatusOr<Delivery> Replay(absl::string_view tenant_id, absl::string_view delivery_id);
+
+  // Sends a test message through the tenant's integration now, outside any
+  // notification, and reports how it went. Nothing is stored.
+  absl::StatusOr<TestSendResult> TestIntegration(absl::string_view tenant_id,
+                                                 absl::string_view integration_id);
+
+ private:
+  struct Work;  // what ProcessTask loads for one attempt
+
+  void WorkerLoop(Channel channel);
+  // Tells `channel`'s idle workers that `tasks` more are ready.
+  void Wake(Channel channel, int tasks);
+  absl::Status RequeueUnfinished();
+  // Records a failure that needs no send (integration gone, template broken):
+  // the attempt is recorded failed and the task dead-lettered.
+  absl::Status FailWithoutSending(const Task& task, const Delivery& d,
+                                  const Notification* n, const std::string& reason);
+  void PublishUpdate(const Notification& n, const StatusTransition& t);
+
+  Store* const store_;
+  TaskQueue* const queue_;
+  Kv* const kv_;
+  Catalog* const catalog_;
+  ChannelSender* const sender_;
+  TargetResolver* const resolver_;
+  const DispatcherOptions options_;
+  Clock* const clock_;
+
+  absl::Mutex rng_mu_;
+  absl::BitGen rng_ ABSL_GUARDED_BY(rng_mu_);
+
+  absl::Mutex wake_mu_;
+  // Per channel: tasks announced and not yet taken by a worker's lease.
+  int64_t announced_[5] ABSL_GUARDED_BY(wake_mu_) = {};
+  bool stopping_ ABSL_GUARDED_BY(wake_mu_) = false;
+  std::vector<std::thread> workers_;
+  std::unique_ptr<Subscription> subscription_;
+};
+
+}  // namespace alerthub
+
+#endif  // ALERTHUB_DELIVERY_DISPATCHER_H_
