@@ -58,6 +58,8 @@ step "benchmark smoke: delivery" "$bin/alerthub/delivery/delivery_benchmark" --b
 export ALERTHUB_BIN="$bin/daemons/alerthub/alerthub"
 step "benchmark smoke: ingest (wrk)" benchmarks/load/ingest.sh 1 8 1
 step "benchmark smoke: websocket fan-out" benchmarks/load/ws_fanout.py --connections 20 --notifications 2
+step "benchmark smoke: delivery to a webhook sink" env WEBHOOK_SINK_BIN="$bin/benchmarks/webhook_sink" \
+  /usr/bin/python3 benchmarks/load/delivery.py --notifications 200 --workers 4 --runs 1 --wrk_seconds 1
 
 [ $bazel_test_ok -eq 1 ] || echo "bazel test reported failures" >&2
 python3 tools/test_summary.py --testlogs "$testlogs" --junit "$work/e2e.xml:$e2e_rc" \

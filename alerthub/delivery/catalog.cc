@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "alerthub/common/status.h"
 #include "alerthub/common/uuid.h"
+#include "alerthub/delivery/retry_policy.h"
 #include "alerthub/delivery/signing.h"
 #include "alerthub/delivery/templates.h"
 
@@ -58,11 +59,21 @@ absl::Status CheckRenders(const Template& t) {
 }
 
 nlohmann::json IntegrationRequestForm(const Integration& i) {
-  return {{"name", i.name},
-          {"channel", std::string(ChannelName(i.channel))},
-          {"config", i.config},
-          {"enabled", i.enabled},
-          {"default", i.is_default}};
+  nlohmann::json j = {{"name", i.name},
+                      {"channel", std::string(ChannelName(i.channel))},
+                      {"config", i.config},
+                      {"enabled", i.enabled},
+                      {"default", i.is_default}};
+  if (!i.retry.is_null()) j["retry"] = i.retry;
+  return j;
+}
+
+// The retry override must be a schedule RetryPolicyFromJson accepts.
+absl::Status CheckRetry(const Integration& i) {
+  if (i.retry.is_null()) return absl::OkStatus();
+  absl::StatusOr<RetryPolicy> policy = RetryPolicyFromJson(i.retry);
+  if (policy.ok()) return absl::OkStatus();
+  return PrefixFieldErrors(policy.status(), "retry.");
 }
 
 }  // namespace
@@ -73,6 +84,7 @@ absl::StatusOr<CreatedIntegration> Catalog::CreateIntegration(absl::string_view 
                                                               const nlohmann::json& request) {
   if (!request.is_object()) return NotAnObject("integration");
   ALERTHUB_ASSIGN_OR_RETURN(Integration i, IntegrationFromRequestJson(request));
+  ALERTHUB_RETURN_IF_ERROR(CheckRetry(i));
   CreatedIntegration out;
   if (i.channel == Channel::kWebhook && !i.config.contains("secret")) {
     out.generated_secret = GenerateWebhookSecret();
@@ -131,6 +143,7 @@ absl::StatusOr<Integration> Catalog::PatchIntegration(absl::string_view tenant_i
   nlohmann::json merged = IntegrationRequestForm(current);
   MergePatch(merged, effective);
   ALERTHUB_ASSIGN_OR_RETURN(Integration updated, IntegrationFromRequestJson(merged));
+  ALERTHUB_RETURN_IF_ERROR(CheckRetry(updated));
   updated.id = current.id;
   updated.tenant_id = current.tenant_id;
   updated.created_at = current.created_at;

@@ -52,7 +52,7 @@ class Catalog {
                                                      const IntegrationFilter& filter,
                                                      const PageRequest& page);
   // A JSON merge patch (RFC 7396) of {"name", "config", "enabled",
-  // "default"}; "config" is merged into the current config member by member
+  // "default", "retry"}; "config" is merged into the current config member by member
   // (null removes one), and a secret given as "[redacted]" keeps its current
   // value, so a GET body can be edited and sent back. The channel cannot
   // change. The result is validated like a create.

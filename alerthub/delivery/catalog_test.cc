@@ -96,6 +96,26 @@ TEST_F(CatalogTest, PatchMergesConfigAndKeepsRedactedSecrets) {
               StatusIs(absl::StatusCode::kNotFound));
 }
 
+TEST_F(CatalogTest, RetryOverrideIsCheckedAndKept) {
+  absl::StatusOr<CreatedIntegration> bad = catalog().CreateIntegration(
+      "tenant-1", nlohmann::json::parse(R"({"name": "x", "channel": "webhook",
+        "config": {"url": "https://example.com/h"}, "retry": {"schedule": ["0s", "soon"]}})"));
+  ASSERT_THAT(bad, StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_FALSE(FieldErrorsOf(bad.status()).empty());
+  EXPECT_EQ(FieldErrorsOf(bad.status())[0].field, "retry.schedule[1]");
+
+  ASSERT_OK_AND_ASSIGN(
+      CreatedIntegration c,
+      catalog().CreateIntegration("tenant-1", nlohmann::json::parse(R"({"name": "x",
+        "channel": "webhook", "config": {"url": "https://example.com/h"},
+        "retry": {"schedule": ["0s", "30s"]}})")));
+  ASSERT_OK_AND_ASSIGN(Integration stored, store_->GetIntegration("tenant-1", c.integration.id));
+  EXPECT_EQ(stored.retry["schedule"][1], "30s");
+  ASSERT_OK_AND_ASSIGN(Integration cleared, catalog().PatchIntegration("tenant-1", stored.id,
+                                                                       {{"retry", nullptr}}));
+  EXPECT_TRUE(cleared.retry.is_null());
+}
+
 TEST_F(CatalogTest, TemplatesMustRender) {
   ASSERT_OK_AND_ASSIGN(Template t, catalog().CreateTemplate("tenant-1", nlohmann::json::parse(R"({
       "name": "deploy.v1", "channel": "email",

@@ -471,11 +471,16 @@ absl::Status Dispatcher::ProcessTask(const Task& task) {
   if (options_.on_attempt) options_.on_attempt(d.channel, result);
 
   const absl::Time now = clock_->Now();
+  // The integration's own schedule when it has one (checked when saved).
+  RetryPolicy policy = options_.retry;
+  if (!integration->retry.is_null()) {
+    absl::StatusOr<RetryPolicy> own = RetryPolicyFromJson(integration->retry);
+    if (own.ok()) policy = *std::move(own);
+  }
   RetryDecision decision;
   {
     absl::MutexLock lock(&rng_mu_);
-    decision = NextAttempt(options_.retry, attempt, result.outcome, result.retry_after, now,
-                           rng_);
+    decision = NextAttempt(policy, attempt, result.outcome, result.retry_after, now, rng_);
   }
   AttemptWrite w;
   w.tenant_id = d.tenant_id;

@@ -304,6 +304,24 @@ TEST_F(DispatcherTest, ExhaustedScheduleDeadLetters) {
   EXPECT_EQ(events[events.size() - 2].data["dead_lettered"], true);
 }
 
+TEST_F(DispatcherTest, AnIntegrationsOwnScheduleWins) {
+  ASSERT_OK_AND_ASSIGN(CreatedIntegration c,
+                       catalog_->CreateIntegration(
+                           tenant_.id, {{"name", "h"},
+                                        {"channel", "webhook"},
+                                        {"default", true},
+                                        {"config", {{"url", "https://example.com/h"}}},
+                                        {"retry", {{"schedule", {"0s", "42s"}}, {"jitter", 0}}}}));
+  sender_.Then(ScriptedSender::Result(AttemptOutcome::kRetriable, 500));
+  sender_.Then(ScriptedSender::Result(AttemptOutcome::kRetriable, 500));
+  Notification n = SubmitAndRoute();
+  EXPECT_EQ(RunDue(), 1);
+  EXPECT_EQ(*DeliveriesOf(n)[0].next_attempt_at, clock_.Now() + absl::Seconds(42));
+  clock_.Advance(absl::Seconds(42));
+  EXPECT_EQ(RunDue(), 1);  // two attempts: the schedule is exhausted
+  EXPECT_EQ(DeliveriesOf(n)[0].status, DeliveryStatus::kFailed);
+}
+
 TEST_F(DispatcherTest, ReplayedCreatedEventCreatesNothingTwice) {
   AddWebhook();
   Notification n = SubmitAndRoute();

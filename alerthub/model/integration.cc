@@ -38,6 +38,7 @@ enum IntegrationField : size_t {
   kConfig,
   kEnabled,
   kDefault,
+  kRetry,
   kId,
   kTenantId,
   kCreatedAt,
@@ -45,7 +46,7 @@ enum IntegrationField : size_t {
 };
 constexpr absl::string_view kIntegrationFields[] = {
     "name", "channel",   "config",     "enabled",   "default",
-    "id",   "tenant_id", "created_at", "updated_at"};
+    "retry", "id",       "tenant_id",  "created_at", "updated_at"};
 static_assert(std::size(kIntegrationFields) == kUpdatedAt + 1);
 constexpr size_t kNumAssigned = 4;
 
@@ -328,6 +329,13 @@ absl::StatusOr<Integration> ParseIntegration(const Json& j, ParseMode mode) {
       i.is_default = *b;
     }
   }
+  if (const Json* v = obj.Get(kRetry)) {
+    if (v->is_object() || v->is_null()) {
+      i.retry = *v;
+    } else {
+      errors.Add("retry", model_internal::kMustBeObject);
+    }
+  }
   if (mode == ParseMode::kRecord) {
     model_internal::ParseRequiredString(obj.Get(kId), "id", &i.id, &errors);
     model_internal::ParseRequiredString(obj.Get(kTenantId), "tenant_id",
@@ -416,6 +424,7 @@ nlohmann::json IntegrationToJson(const Integration& i, SecretHandling secrets) {
                            : RedactConfig(i.channel, i.config)},
             {"enabled", i.enabled},
             {"default", i.is_default}};
+  if (!i.retry.is_null()) j["retry"] = i.retry;
   model_internal::PutTime(j, "created_at", i.created_at);
   model_internal::PutTime(j, "updated_at", i.updated_at);
   return j;

@@ -7,7 +7,8 @@
 //   nlohmann::json shown = IntegrationToJson(*i, SecretHandling::kRedact);
 //
 // Wire shape (ARCHITECTURE §4): {"name", "channel", "config", "enabled"
-// (default true), "default" (default false)}; id, tenant_id, created_at and
+// (default true), "default" (default false), "retry" (optional schedule
+// override)}; id, tenant_id, created_at and
 // updated_at are assigned by AlertHub. Config per channel, unknown members
 // rejected:
 //   webhook  {"url": http(s) URL, "secret": optional "whsec_<base64>",
@@ -54,6 +55,10 @@ struct Integration {
   // "default" on the wire: receives notifications that name no target and
   // match no rule.
   bool is_default = false;
+  // This integration's retry schedule ({"schedule": ["0s", "30s", ...],
+  // "jitter", "max_retry_after"}, checked by the catalog with
+  // RetryPolicyFromJson); null: the deployment's default schedule.
+  nlohmann::json retry = nullptr;
   absl::Time created_at = absl::InfinitePast();
   absl::Time updated_at = absl::InfinitePast();
 };

@@ -244,7 +244,7 @@ class Store {
   virtual absl::StatusOr<Page<Integration>> ListIntegrations(
       absl::string_view tenant_id, const IntegrationFilter& filter,
       const PageRequest& page) = 0;
-  // Replaces name, config, enabled, is_default and updated_at of the stored
+  // Replaces name, config, enabled, is_default, retry and updated_at of the stored
   // integration with integration.id. kNotFound when absent or another
   // tenant's.
   virtual absl::Status UpdateIntegration(const Integration& integration) = 0;

@@ -77,7 +77,7 @@ absl::Status CollectPage(Statement& st, int limit, Page<T>* out, Decode decode) 
 // --- Integrations ---------------------------------------------------------------
 
 constexpr absl::string_view kIntegrationColumns =
-    "id, tenant_id, name, channel, config, enabled, is_default, created_at, updated_at";
+    "id, tenant_id, name, channel, config, enabled, is_default, created_at, updated_at, retry";
 
 absl::StatusOr<Integration> IntegrationFromRow(const Statement& s) {
   Integration i;
@@ -90,6 +90,7 @@ absl::StatusOr<Integration> IntegrationFromRow(const Statement& s) {
   i.is_default = s.ColumnInt64(6) != 0;
   i.created_at = FromMicros(s.ColumnInt64(7));
   i.updated_at = FromMicros(s.ColumnInt64(8));
+  ALERTHUB_ASSIGN_OR_RETURN(i.retry, ParseColumn(s.ColumnText(9), "integrations.retry"));
   return i;
 }
 
@@ -269,11 +270,12 @@ absl::StatusOr<StatusTransition> Reaggregate(Connection& c, absl::string_view te
 
 absl::Status DeliveryTables::CreateIntegration(const Integration& i) {
   ALERTHUB_ASSIGN_OR_RETURN(std::string config, Dump(i.config, "integration config"));
+  ALERTHUB_ASSIGN_OR_RETURN(std::string retry, Dump(i.retry, "integration retry"));
   absl::Status s = db_->Write([&](Connection& c) -> absl::Status {
     ALERTHUB_ASSIGN_OR_RETURN(
         Statement st,
         c.Prepare(absl::StrCat("INSERT INTO integrations (", kIntegrationColumns,
-                               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")));
+                               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")));
     st.BindText(1, i.id);
     st.BindText(2, i.tenant_id);
     st.BindText(3, i.name);
@@ -283,6 +285,7 @@ absl::Status DeliveryTables::CreateIntegration(const Integration& i) {
     st.BindInt64(7, i.is_default ? 1 : 0);
     st.BindInt64(8, Micros(i.created_at));
     st.BindInt64(9, Micros(i.updated_at));
+    st.BindText(10, retry);
     return st.Run();
   });
   if (s.code() == absl::StatusCode::kAlreadyExists) {
@@ -339,11 +342,13 @@ absl::StatusOr<Page<Integration>> DeliveryTables::ListIntegrations(
 
 absl::Status DeliveryTables::UpdateIntegration(const Integration& i) {
   ALERTHUB_ASSIGN_OR_RETURN(std::string config, Dump(i.config, "integration config"));
+  ALERTHUB_ASSIGN_OR_RETURN(std::string retry, Dump(i.retry, "integration retry"));
   return db_->Write([&](Connection& c) -> absl::Status {
     ALERTHUB_ASSIGN_OR_RETURN(
         Statement st,
         c.Prepare("UPDATE integrations SET name = ?3, config = ?4, enabled = ?5, "
-                  "is_default = ?6, updated_at = ?7 WHERE id = ?1 AND tenant_id = ?2"));
+                  "is_default = ?6, updated_at = ?7, retry = ?8 "
+                  "WHERE id = ?1 AND tenant_id = ?2"));
     st.BindText(1, i.id);
     st.BindText(2, i.tenant_id);
     st.BindText(3, i.name);
@@ -351,6 +356,7 @@ absl::Status DeliveryTables::UpdateIntegration(const Integration& i) {
     st.BindInt64(5, i.enabled ? 1 : 0);
     st.BindInt64(6, i.is_default ? 1 : 0);
     st.BindInt64(7, Micros(i.updated_at));
+    st.BindText(8, retry);
     ALERTHUB_RETURN_IF_ERROR(st.Run());
     if (st.Changes() == 0) {
       return absl::NotFoundError(absl::StrCat("no integration \"", i.id, "\""));

@@ -119,6 +119,7 @@ CREATE TABLE integrations (
   config     TEXT NOT NULL,             -- JSON object
   enabled    INTEGER NOT NULL,
   is_default INTEGER NOT NULL,
+  retry      TEXT NOT NULL,             -- JSON: the schedule override, or null
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
