@@ -13,7 +13,7 @@ PACKAGES=(
   libboost-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libsodium-dev
   libkainjow-mustache-dev libpq-dev libhiredis-dev librdkafka-dev librabbitmq-dev
-  pybind11-dev python3-dev
+  pybind11-dev python3-dev python3-pip python3-setuptools python3-wheel python3-venv
   # Tests: real clients and real servers.
   curl sqlite3 python3-pytest python3-requests python3-websockets python3-grpcio
   python3-confluent-kafka python3-pika python3-psycopg2 python3-redis python3-aiosmtpd

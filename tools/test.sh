@@ -35,7 +35,7 @@ bin=$(tools/bazel.sh info -c opt bazel-bin 2>/dev/null)
 
 # 2. Optimized binaries: the daemon, examples, benchmarks.
 step "build daemons, examples and benchmarks" \
-  tools/bazel.sh build -c opt //daemons/... //examples/... //benchmarks/... \
+  tools/bazel.sh build -c opt //daemons/... //examples/... //benchmarks/... //bindings/python:_alerthub.so \
   //alerthub/adapters/sqlite:sqlite_store_benchmark //alerthub/server/metrics:metrics_benchmark \
   //alerthub/delivery:delivery_benchmark
 
@@ -48,6 +48,27 @@ e2e_rc=$?
 # 4. Examples, as a user runs them.
 step "example: embedded client" \
   "$bin/examples/embedded/embedded_example" --store="sqlite://$work/example.db"
+
+# 4b. The Python bindings: installed as a user installs them, then their suite.
+step "python bindings: pip install" env ALERTHUB_PY_EXTENSION="$bin/bindings/python/_alerthub.so" \
+  /usr/bin/python3 -m pip install -q --root-user-action=ignore --no-build-isolation --no-deps \
+  --no-index --target "$work/py" ./bindings/python
+echo "== python bindings (pytest)"
+PYTHONPATH="$work/py" ALERTHUB_BIN="$bin/daemons/alerthub/alerthub" /usr/bin/python3 -m pytest \
+  bindings/python/tests -q -p no:cacheprovider --junitxml="$work/python.xml"
+python_rc=$?
+
+# 4c. The other examples; the remote ones against a fresh daemon each.
+with_daemon=(examples/with_daemon.sh "$bin/daemons/alerthub/alerthub")
+step "example: remote client (C++)" "${with_daemon[@]}" "$bin/examples/remote/remote_example"
+step "example: python embedded" env PYTHONPATH="$work/py" /usr/bin/python3 \
+  examples/python/embedded.py --store="sqlite://$work/example-py.db"
+step "example: python remote" "${with_daemon[@]}" \
+  env PYTHONPATH="$work/py" /usr/bin/python3 examples/python/remote.py
+step "example: python watch" "${with_daemon[@]}" \
+  env PYTHONPATH="$work/py" /usr/bin/python3 examples/python/watch.py --demo 3
+step "example: curl walkthrough" examples/with_daemon.sh "$bin/daemons/alerthub/alerthub" \
+  --allow_private_networks -- examples/curl/walkthrough.sh
 
 # 5. Each benchmark on a tiny input (the numbers come from docs/benchmarks.md).
 step "benchmark smoke: submit" "$bin/benchmarks/submit_benchmark" --benchmark_min_time=0.01
@@ -63,5 +84,6 @@ step "benchmark smoke: delivery to a webhook sink" env WEBHOOK_SINK_BIN="$bin/be
 
 [ $bazel_test_ok -eq 1 ] || echo "bazel test reported failures" >&2
 python3 tools/test_summary.py --testlogs "$testlogs" --junit "$work/e2e.xml:$e2e_rc" \
+  --junit "$work/python.xml:$python_rc" \
   --script-steps "$script_steps" --failed-steps "$failed_steps" \
   --bazel-ok "$bazel_test_ok"
