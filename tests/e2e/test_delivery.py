@@ -261,3 +261,72 @@ def test_loopback_is_refused_by_default(daemon_factory, sink):
     nid = api.submit_ok({"type": "deploy.finished", "integration_ids": [hook["id"]]})
     wait_for(lambda: status_of(api, nid) == "failed", what="refused delivery fails")
     assert sink.received() == []
+
+
+def _start_split_daemon(binary, args, log_path):
+    """Starts alerthub-router or alerthub-integrations on a free port; returns
+    (process, base_url) once /health/ready answers."""
+    import socket
+    import subprocess
+    import requests
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    proc = subprocess.Popen([binary, "--http_address=127.0.0.1", "--http_port=%d" % port] + args,
+                            stdout=open(log_path + ".out", "wb"), stderr=open(log_path + ".err", "wb"),
+                            env={k: v for k, v in __import__("os").environ.items()
+                                 if not k.startswith("ALERTHUB_")})
+    url = "http://127.0.0.1:%d" % port
+    deadline = time.monotonic() + 20
+    while True:
+        assert proc.poll() is None, open(log_path + ".err").read()
+        try:
+            if requests.get(url + "/health/ready", timeout=2).status_code == 200:
+                return proc, url
+        except requests.ConnectionError:
+            pass
+        assert time.monotonic() < deadline, "not ready: " + open(log_path + ".err").read()
+        time.sleep(0.05)
+
+
+def test_separate_router_and_integrations_daemons_deliver(alerthub_bin, tmp_path, sink):
+    """alerthub-router takes the submission, alerthub-integrations (same
+    SQLite file, in-process bus) routes and delivers it."""
+    import os
+    from alerthub_e2e import create_tenant
+    bin_root = os.path.dirname(os.path.dirname(os.path.dirname(alerthub_bin)))
+    router_bin = os.path.join(bin_root, "daemons/router/alerthub-router")
+    integrations_bin = os.path.join(bin_root, "daemons/integrations/alerthub-integrations")
+    store = "--store=sqlite://%s/alerthub.db" % tmp_path
+    key_file = tmp_path / "secrets.key"
+    key_file.write_text(base64.b64encode(b"k" * 32).decode() + "\n")
+
+    # The integrations daemon refuses to start without a secrets key.
+    import subprocess
+    r = subprocess.run([integrations_bin, store], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2 and "secrets_key_file" in r.stderr
+
+    procs = []
+    try:
+        p, integrations_url = _start_split_daemon(
+            integrations_bin, [store, "--secrets_key_file=%s" % key_file, "--allow_private_networks"],
+            str(tmp_path / "integrations"))
+        procs.append(p)
+        p, router_url = _start_split_daemon(router_bin, [store], str(tmp_path / "router"))
+        procs.append(p)
+        _, token = create_tenant(str(tmp_path))
+        integrations, router = Api(integrations_url, token), Api(router_url, token)
+        # Each daemon serves its own routes only.
+        assert router.get("/api/v1/integrations").status_code == 404
+        assert integrations.get("/api/v1/notifications").status_code == 404
+        hook = create_webhook(integrations, sink.url, default=True)
+        nid = router.submit_ok({"type": "deploy.finished", "title": "split"})
+        wait_for(lambda: status_of(router, nid) == "delivered", what="delivered across daemons")
+        assert len(sink.received()) == 1
+        verify_standard_webhook(hook["config"]["secret"], sink.received()[0])
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            assert p.wait(timeout=20) == 0
