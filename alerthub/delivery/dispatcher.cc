@@ -134,11 +134,6 @@ absl::StatusOr<TargetResolver::Decision> DefaultTargetResolver::Resolve(const No
 
 // --- Dispatcher -----------------------------------------------------------------------
 
-struct Dispatcher::Work {
-  Delivery delivery;
-  Notification notification;
-};
-
 Dispatcher::Dispatcher(Store* store, TaskQueue* queue, Kv* kv, Catalog* catalog,
                        ChannelSender* sender, TargetResolver* resolver,
                        DispatcherOptions options)
@@ -344,12 +339,12 @@ void Dispatcher::WorkerLoop(Channel channel) {
         break;
       }
       backoff = absl::ZeroDuration();
-      for (const Task& task : *tasks) {
-        absl::Status s = ProcessTask(task);
+      if (!tasks->empty()) {
+        absl::Status s = ProcessTasks(*tasks);
         if (!s.ok()) {
-          // The lease runs out and the task comes back: nothing is lost.
-          Log(LogLevel::kWarning, "delivery worker: task failed; it will be retried",
-              {{"queue", queue}, {"delivery_id", task.id}, {"error", s.ToString()}});
+          // Leases run out and unfinished tasks come back: nothing is lost.
+          Log(LogLevel::kWarning, "delivery worker: a task failed; it will be retried",
+              {{"queue", queue}, {"error", s.ToString()}});
         }
       }
       if (static_cast<int>(tasks->size()) < options_.lease_batch) break;
@@ -359,23 +354,32 @@ void Dispatcher::WorkerLoop(Channel channel) {
   }
 }
 
-absl::Status Dispatcher::FailWithoutSending(const Task& task, const Delivery& d,
-                                            const Notification* n,
-                                            const std::string& reason) {
-  const absl::Time now = clock_->Now();
-  AttemptWrite w;
-  w.tenant_id = d.tenant_id;
-  w.delivery_id = d.id;
-  w.status = DeliveryStatus::kFailed;
-  w.last_error = reason;
-  Notification stub;
-  if (n == nullptr) {
-    stub.id = d.notification_id;
-    stub.tenant_id = d.tenant_id;
-    n = &stub;
+// One claimed delivery's attempt, made and waiting to be recorded.
+struct Dispatcher::Attempt {
+  const Task* task = nullptr;
+  Notification notification;  // for realtime updates (id, tenant, type, priority)
+  AttemptWrite write;
+  bool gone = false;  // 410: disable the integration
+  std::string integration_id;
+};
+
+Dispatcher::Attempt Dispatcher::FailWithoutSending(const Task& task, const Delivery& d,
+                                                   const Notification* n,
+                                                   const std::string& reason) {
+  Attempt a;
+  a.task = &task;
+  if (n != nullptr) {
+    a.notification = *n;
+  } else {
+    a.notification.id = d.notification_id;
+    a.notification.tenant_id = d.tenant_id;
   }
-  w.attempt_event = MakeNotificationEvent(
-      *n, kEventDeliveryAttempt, kSource, now,
+  a.write.tenant_id = d.tenant_id;
+  a.write.delivery_id = d.id;
+  a.write.status = DeliveryStatus::kFailed;
+  a.write.last_error = reason;
+  a.write.attempt_event = MakeNotificationEvent(
+      a.notification, kEventDeliveryAttempt, kSource, clock_->Now(),
       {{"delivery_id", d.id},
        {"integration_id", d.integration_id},
        {"channel", std::string(ChannelName(d.channel))},
@@ -383,50 +387,22 @@ absl::Status Dispatcher::FailWithoutSending(const Task& task, const Delivery& d,
        {"outcome", "permanent"},
        {"error", reason},
        {"dead_lettered", true}});
-  ALERTHUB_ASSIGN_OR_RETURN(AttemptOutcomeRecord rec, store_->RecordAttempt(w));
-  PublishUpdate(*n, rec.notification);
-  return queue_->DeadLetter(task, reason);
+  return a;
 }
 
-absl::Status Dispatcher::ProcessTask(const Task& task) {
-  std::optional<TaskRef> ref = ParseTaskPayload(task.payload);
-  if (!ref.has_value()) {
-    return queue_->DeadLetter(task, "malformed delivery task payload");
-  }
-  ALERTHUB_ASSIGN_OR_RETURN(DeliveryClaim claim, [&]() -> absl::StatusOr<DeliveryClaim> {
-    absl::StatusOr<DeliveryClaim> c =
-        store_->ClaimDelivery(ref->tenant_id, ref->delivery_id, options_.lease);
-    if (absl::IsNotFound(c.status())) {
-      DeliveryClaim gone;
-      gone.result = DeliveryClaim::Result::kFinished;
-      return gone;
-    }
-    return c;
-  }());
-  switch (claim.result) {
-    case DeliveryClaim::Result::kFinished:
-      return queue_->Ack(task);  // a duplicate task, or the delivery is gone
-    case DeliveryClaim::Result::kBusy:
-      return queue_->Retry(task, clock_->Now() + options_.lease, "delivery is being sent");
-    case DeliveryClaim::Result::kNotDue:
-      return queue_->Retry(task, *claim.delivery.next_attempt_at, "not due yet");
-    case DeliveryClaim::Result::kClaimed:
-      break;
-  }
-  const Delivery& d = claim.delivery;
-
+absl::StatusOr<Dispatcher::Attempt> Dispatcher::MakeAttempt(const Task& task,
+                                                            const Delivery& d,
+                                                            const std::string& traceparent) {
   absl::StatusOr<Notification> n = store_->GetNotification(d.tenant_id, d.notification_id);
   if (absl::IsNotFound(n.status())) {
     return FailWithoutSending(task, d, nullptr, "the notification no longer exists");
   }
   ALERTHUB_RETURN_IF_ERROR(n.status());
-  PublishUpdate(*n, claim.notification);
 
   absl::StatusOr<Integration> sealed = store_->GetIntegration(d.tenant_id, d.integration_id);
   if (absl::IsNotFound(sealed.status())) {
     return FailWithoutSending(task, d, &*n,
-                              absl::StrCat("integration ", d.integration_id,
-                                           " was deleted"));
+                              absl::StrCat("integration ", d.integration_id, " was deleted"));
   }
   ALERTHUB_RETURN_IF_ERROR(sealed.status());
   if (!sealed->enabled) {
@@ -442,10 +418,9 @@ absl::Status Dispatcher::ProcessTask(const Task& task) {
   if (!n->template_name.empty()) {
     absl::StatusOr<Template> t = store_->FindTemplate(d.tenant_id, n->template_name, d.channel);
     if (absl::IsNotFound(t.status())) {
-      return FailWithoutSending(
-          task, d, &*n,
-          absl::StrCat("template \"", n->template_name, "\" has no ", ChannelName(d.channel),
-                       " version"));
+      return FailWithoutSending(task, d, &*n,
+                                absl::StrCat("template \"", n->template_name, "\" has no ",
+                                             ChannelName(d.channel), " version"));
     }
     ALERTHUB_RETURN_IF_ERROR(t.status());
     tmpl = *std::move(t);
@@ -466,7 +441,7 @@ absl::Status Dispatcher::ProcessTask(const Task& task) {
                    .notification = &*n,
                    .message = &*message,
                    .attempt = attempt,
-                   .traceparent = ref->traceparent};
+                   .traceparent = traceparent};
   SendResult result = sender_->Send(send);
   if (options_.on_attempt) options_.on_attempt(d.channel, result);
 
@@ -482,7 +457,11 @@ absl::Status Dispatcher::ProcessTask(const Task& task) {
     absl::MutexLock lock(&rng_mu_);
     decision = NextAttempt(policy, attempt, result.outcome, result.retry_after, now, rng_);
   }
-  AttemptWrite w;
+  Attempt a;
+  a.task = &task;
+  a.gone = result.outcome == AttemptOutcome::kGone;
+  a.integration_id = d.integration_id;
+  AttemptWrite& w = a.write;
   w.tenant_id = d.tenant_id;
   w.delivery_id = d.id;
   if (result.outcome == AttemptOutcome::kSuccess) {
@@ -525,26 +504,113 @@ absl::Status Dispatcher::ProcessTask(const Task& task) {
     data["reason"] = decision.reason;
   }
   w.attempt_event =
-      MakeNotificationEvent(*n, kEventDeliveryAttempt, kSource, now, std::move(data),
-                            ref->traceparent);
-  ALERTHUB_ASSIGN_OR_RETURN(AttemptOutcomeRecord rec, store_->RecordAttempt(w));
-  PublishUpdate(*n, rec.notification);
+      MakeNotificationEvent(*n, kEventDeliveryAttempt, kSource, now, std::move(data), traceparent);
+  a.notification = *std::move(n);
+  return a;
+}
 
-  if (result.outcome == AttemptOutcome::kGone) {
-    absl::Status s = catalog_->DisableIntegration(d.tenant_id, d.integration_id);
-    Log(LogLevel::kWarning, "integration disabled: its endpoint answered 410 Gone",
-        {{"integration_id", d.integration_id},
-         {"tenant_id", d.tenant_id},
-         {"disable_status", s.ToString()}});
+absl::Status Dispatcher::ProcessTask(const Task& task) {
+  return ProcessTasks(absl::MakeConstSpan(&task, 1));
+}
+
+absl::Status Dispatcher::ProcessTasks(absl::Span<const Task> tasks) {
+  absl::Status status;  // the first error; the other tasks still run
+  auto note = [&status](absl::Status s) { status.Update(std::move(s)); };
+
+  // 1. Which deliveries the tasks name.
+  std::vector<const Task*> named;
+  std::vector<TaskRef> refs_of;
+  std::vector<DeliveryRef> refs;
+  for (const Task& task : tasks) {
+    std::optional<TaskRef> ref = ParseTaskPayload(task.payload);
+    if (!ref.has_value()) {
+      note(queue_->DeadLetter(task, "malformed delivery task payload"));
+      continue;
+    }
+    named.push_back(&task);
+    refs.push_back({ref->tenant_id, ref->delivery_id});
+    refs_of.push_back(*std::move(ref));
   }
-  switch (w.status) {
-    case DeliveryStatus::kDelivered:
-      return queue_->Ack(task);
-    case DeliveryStatus::kPending:
-      return queue_->Retry(task, *w.next_attempt_at, w.last_error);
-    default:
-      return queue_->DeadLetter(task, w.last_error);
+  if (named.empty()) return status;
+
+  // 2. Claim them together (one transaction).
+  ALERTHUB_ASSIGN_OR_RETURN(std::vector<absl::StatusOr<DeliveryClaim>> claims,
+                            store_->ClaimDeliveries(refs, options_.lease));
+
+  // 3. Attempt the claimed ones.
+  std::vector<Attempt> attempts;
+  attempts.reserve(named.size());
+  for (size_t i = 0; i < named.size(); ++i) {
+    const Task& task = *named[i];
+    if (!claims[i].ok()) {  // the delivery is gone: nothing to do
+      note(queue_->Ack(task));
+      continue;
+    }
+    const DeliveryClaim& claim = *claims[i];
+    switch (claim.result) {
+      case DeliveryClaim::Result::kFinished:  // a duplicate task
+        note(queue_->Ack(task));
+        continue;
+      case DeliveryClaim::Result::kBusy:
+        note(queue_->Retry(task, clock_->Now() + options_.lease, "delivery is being sent"));
+        continue;
+      case DeliveryClaim::Result::kNotDue:
+        note(queue_->Retry(task, *claim.delivery.next_attempt_at, "not due yet"));
+        continue;
+      case DeliveryClaim::Result::kClaimed:
+        break;
+    }
+    absl::StatusOr<Attempt> a = MakeAttempt(task, claim.delivery, refs_of[i].traceparent);
+    if (!a.ok()) {
+      // The store failed; the claim's lease runs out and the task comes back.
+      note(a.status());
+      continue;
+    }
+    PublishUpdate(a->notification, claim.notification);
+    attempts.push_back(*std::move(a));
   }
+  if (attempts.empty()) return status;
+
+  // 4. Record every attempt together (one transaction, one fsync).
+  std::vector<AttemptWrite> writes;
+  writes.reserve(attempts.size());
+  for (const Attempt& a : attempts) writes.push_back(a.write);
+  ALERTHUB_ASSIGN_OR_RETURN(std::vector<absl::StatusOr<AttemptOutcomeRecord>> records,
+                            store_->RecordAttempts(writes));
+
+  // 5. Announce, then finish each task.
+  for (size_t i = 0; i < attempts.size(); ++i) {
+    const Attempt& a = attempts[i];
+    const Task& task = *a.task;
+    if (!records[i].ok()) {
+      // Claimed by another worker after our lease ran out, which recorded
+      // its own attempt: this task is a duplicate.
+      Log(LogLevel::kWarning, "delivery: attempt not recorded",
+          {{"delivery_id", a.write.delivery_id}, {"error", records[i].status().ToString()}});
+      note(queue_->Ack(task));
+      continue;
+    }
+    PublishUpdate(a.notification, records[i]->notification);
+    if (a.gone) {
+      absl::Status s = catalog_->DisableIntegration(a.write.tenant_id, a.integration_id);
+      Log(LogLevel::kWarning, "integration disabled: its endpoint answered 410 Gone",
+          {{"integration_id", a.integration_id},
+           {"tenant_id", a.write.tenant_id},
+           {"disable_status", s.ToString()}});
+    }
+    switch (a.write.status) {
+      case DeliveryStatus::kDelivered:
+        note(queue_->Ack(task));
+        break;
+      case DeliveryStatus::kPending:
+        note(queue_->Retry(task, *a.write.next_attempt_at, a.write.last_error));
+        break;
+      default:
+        note(queue_->DeadLetter(task, a.write.last_error));
+        break;
+    }
+  }
+  return status;
 }
 
 absl::StatusOr<Delivery> Dispatcher::Replay(absl::string_view tenant_id,

@@ -137,8 +137,11 @@ class Dispatcher {
   // Stops the workers after their current send. Idempotent.
   void Stop();
 
-  // Runs one leased task to its end (the workers' step; tests call it
-  // directly).
+  // Runs leased tasks to their end: claims their deliveries in one
+  // transaction, sends each, and records every attempt in one transaction
+  // (the workers' step; tests call it directly). Returns the first error; a
+  // task it could not finish comes back when its lease ends.
+  absl::Status ProcessTasks(absl::Span<const Task> tasks);
   absl::Status ProcessTask(const Task& task);
 
   // Puts a dead-lettered delivery back on its queue with a fresh schedule.
@@ -151,16 +154,19 @@ class Dispatcher {
                                                  absl::string_view integration_id);
 
  private:
-  struct Work;  // what ProcessTask loads for one attempt
+  struct Attempt;  // one claimed delivery's attempt, waiting to be recorded
 
   void WorkerLoop(Channel channel);
   // Tells `channel`'s idle workers that `tasks` more are ready.
   void Wake(Channel channel, int tasks);
   absl::Status RequeueUnfinished();
-  // Records a failure that needs no send (integration gone, template broken):
-  // the attempt is recorded failed and the task dead-lettered.
-  absl::Status FailWithoutSending(const Task& task, const Delivery& d,
-                                  const Notification* n, const std::string& reason);
+  // Loads what a claimed delivery needs, renders and sends it.
+  absl::StatusOr<Attempt> MakeAttempt(const Task& task, const Delivery& d,
+                                      const std::string& traceparent);
+  // A permanent failure that needs no send (integration gone, template
+  // broken): recorded failed, the task dead-lettered.
+  Attempt FailWithoutSending(const Task& task, const Delivery& d, const Notification* n,
+                             const std::string& reason);
   void PublishUpdate(const Notification& n, const StatusTransition& t);
 
   Store* const store_;

@@ -134,6 +134,12 @@ struct RoutingOutcome {
   StatusTransition notification;
 };
 
+// Names one delivery of one tenant.
+struct DeliveryRef {
+  std::string tenant_id;
+  std::string id;
+};
+
 struct DeliveryClaim {
   enum class Result {
     kClaimed,   // the caller owns the delivery until the lease ends
@@ -276,23 +282,46 @@ class Store {
   // kNotFound when the notification is absent or another tenant's.
   virtual absl::StatusOr<RoutingOutcome> RecordRouting(const RoutingWrite& write) = 0;
 
-  // Claims delivery `id` for one attempt until now + lease when it is
-  // pending and due (next_attempt_at unset or passed), or sending under an
-  // expired lease (its worker died). The first claim of a notification's
-  // deliveries moves it from routed to delivering. kNotFound when absent or
-  // another tenant's.
-  virtual absl::StatusOr<DeliveryClaim> ClaimDelivery(absl::string_view tenant_id,
-                                                      absl::string_view id,
-                                                      absl::Duration lease) = 0;
+  // Claims each delivery of `refs` for one attempt until now + lease, in ONE
+  // transaction, when it is pending and due (next_attempt_at unset or
+  // passed), or sending under an expired lease (its worker died). The first
+  // claim of a notification's deliveries moves it from routed to delivering.
+  // One result per ref, in order: kNotFound in its slot when the delivery is
+  // absent or another tenant's. A failed transaction fails the whole call.
+  virtual absl::StatusOr<std::vector<absl::StatusOr<DeliveryClaim>>> ClaimDeliveries(
+      absl::Span<const DeliveryRef> refs, absl::Duration lease) = 0;
 
-  // Records an attempt of a claimed delivery: increments attempts, sets
-  // status, next_attempt_at and last_error, appends the attempt event, and
-  // recomputes the notification's status (AggregateNotificationStatus). When
-  // that status becomes final it also appends a kEventDelivered or
-  // kEventFailed event and an outbox message on kTopicDelivered or
-  // kTopicFailed. kNotFound when absent; kFailedPrecondition when the
-  // delivery is not being sent (not claimed, or already finished).
-  virtual absl::StatusOr<AttemptOutcomeRecord> RecordAttempt(const AttemptWrite& write) = 0;
+  // ClaimDeliveries for one delivery.
+  absl::StatusOr<DeliveryClaim> ClaimDelivery(absl::string_view tenant_id,
+                                              absl::string_view id, absl::Duration lease) {
+    const DeliveryRef ref{std::string(tenant_id), std::string(id)};
+    absl::StatusOr<std::vector<absl::StatusOr<DeliveryClaim>>> r =
+        ClaimDeliveries(absl::MakeConstSpan(&ref, 1), lease);
+    if (!r.ok()) return r.status();
+    return std::move(r->front());
+  }
+
+  // Records attempts of claimed deliveries in ONE transaction (one fsync for
+  // all): for each, increments attempts, sets status, next_attempt_at and
+  // last_error, appends the attempt event, and recomputes the notification's
+  // status (AggregateNotificationStatus); when that status becomes final it
+  // also appends a kEventDelivered or kEventFailed event and an outbox
+  // message on kTopicDelivered or kTopicFailed. One result per write, in
+  // order: kNotFound when the delivery is absent, kFailedPrecondition when it
+  // is not being sent (not claimed, or already finished); those write
+  // nothing and leave the others to commit. A write whose status is not
+  // delivered, pending or failed (kInvalidArgument), or a failed
+  // transaction, fails the whole call.
+  virtual absl::StatusOr<std::vector<absl::StatusOr<AttemptOutcomeRecord>>> RecordAttempts(
+      absl::Span<const AttemptWrite> writes) = 0;
+
+  // RecordAttempts for one attempt.
+  absl::StatusOr<AttemptOutcomeRecord> RecordAttempt(const AttemptWrite& write) {
+    absl::StatusOr<std::vector<absl::StatusOr<AttemptOutcomeRecord>>> r =
+        RecordAttempts(absl::MakeConstSpan(&write, 1));
+    if (!r.ok()) return r.status();
+    return std::move(r->front());
+  }
 
   // Puts a failed (dead-lettered) delivery back to pending, due now, with its
   // attempt count reset so it runs the whole schedule again; the

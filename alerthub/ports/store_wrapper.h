@@ -96,11 +96,13 @@ class StoreWrapper : public Store {
   absl::StatusOr<RoutingOutcome> RecordRouting(const RoutingWrite& write) override {
     return target_->RecordRouting(write);
   }
-  absl::StatusOr<DeliveryClaim> ClaimDelivery(absl::string_view tenant_id, absl::string_view id, absl::Duration lease) override {
-    return target_->ClaimDelivery(tenant_id, id, lease);
+  absl::StatusOr<std::vector<absl::StatusOr<DeliveryClaim>>> ClaimDeliveries(
+      absl::Span<const DeliveryRef> refs, absl::Duration lease) override {
+    return target_->ClaimDeliveries(refs, lease);
   }
-  absl::StatusOr<AttemptOutcomeRecord> RecordAttempt(const AttemptWrite& write) override {
-    return target_->RecordAttempt(write);
+  absl::StatusOr<std::vector<absl::StatusOr<AttemptOutcomeRecord>>> RecordAttempts(
+      absl::Span<const AttemptWrite> writes) override {
+    return target_->RecordAttempts(writes);
   }
   absl::StatusOr<AttemptOutcomeRecord> ReplayDelivery(absl::string_view tenant_id, absl::string_view id, const CloudEvent& event) override {
     return target_->ReplayDelivery(tenant_id, id, event);

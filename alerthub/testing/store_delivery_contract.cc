@@ -445,6 +445,42 @@ TEST_P(StoreContractTest, RetryWaitsUntilDueThenMixedOutcomesArePartial) {
   EXPECT_EQ(dead.notification.after, NotificationStatus::kPartiallyDelivered);
 }
 
+TEST_P(StoreContractTest, BatchesClaimAndRecordEachItemOnItsOwn) {
+  Tenant t = AddTenant("acme");
+  SubmissionWrite s = NewSubmission(t.id);
+  CommitAll({s});
+  const Notification& n = s.notification;
+  ASSERT_OK_AND_ASSIGN(RoutingOutcome routed, store_->RecordRouting(DeliveryFixture::Routing(
+                                                  n, {"int-a", "int-b"}, clock_.Now())));
+  const Delivery& a = routed.deliveries[0];
+  const Delivery& b = routed.deliveries[1];
+
+  std::vector<DeliveryRef> refs = {{t.id, a.id}, {t.id, "missing"}};
+  ASSERT_OK_AND_ASSIGN(std::vector<absl::StatusOr<DeliveryClaim>> claims,
+                       store_->ClaimDeliveries(refs, absl::Seconds(30)));
+  ASSERT_THAT(claims, SizeIs(2));
+  ASSERT_OK(claims[0].status());
+  EXPECT_EQ(claims[0]->result, DeliveryClaim::Result::kClaimed);
+  EXPECT_THAT(claims[1], StatusIs(StatusCode::kNotFound));
+
+  // `b` was never claimed: its record is refused, `a`'s commits.
+  std::vector<AttemptWrite> writes = {
+      DeliveryFixture::Attempt(n, a, DeliveryStatus::kDelivered, clock_.Now()),
+      DeliveryFixture::Attempt(n, b, DeliveryStatus::kDelivered, clock_.Now())};
+  ASSERT_OK_AND_ASSIGN(std::vector<absl::StatusOr<AttemptOutcomeRecord>> records,
+                       store_->RecordAttempts(writes));
+  ASSERT_THAT(records, SizeIs(2));
+  ASSERT_OK(records[0].status());
+  EXPECT_EQ(records[0]->delivery.status, DeliveryStatus::kDelivered);
+  EXPECT_THAT(records[1], StatusIs(StatusCode::kFailedPrecondition));
+  ASSERT_OK_AND_ASSIGN(Delivery got_b, store_->GetDelivery(t.id, b.id));
+  EXPECT_EQ(got_b.status, DeliveryStatus::kPending);
+  EXPECT_EQ(got_b.attempts, 0);
+
+  AttemptWrite bad = DeliveryFixture::Attempt(n, a, DeliveryStatus::kSending, clock_.Now());
+  EXPECT_THAT(store_->RecordAttempts({bad}), StatusIs(StatusCode::kInvalidArgument));
+}
+
 TEST_P(StoreContractTest, ReplayPutsADeadDeliveryBackWithAFreshSchedule) {
   Tenant t = AddTenant("acme");
   SubmissionWrite s = NewSubmission(t.id);

@@ -598,11 +598,13 @@ class SqliteStoreImpl final : public SqliteStore {
   absl::StatusOr<RoutingOutcome> RecordRouting(const RoutingWrite& write) override {
     return tables_.RecordRouting(write);
   }
-  absl::StatusOr<DeliveryClaim> ClaimDelivery(absl::string_view tenant_id, absl::string_view id, absl::Duration lease) override {
-    return tables_.ClaimDelivery(tenant_id, id, lease);
+  absl::StatusOr<std::vector<absl::StatusOr<DeliveryClaim>>> ClaimDeliveries(
+      absl::Span<const DeliveryRef> refs, absl::Duration lease) override {
+    return tables_.ClaimDeliveries(refs, lease);
   }
-  absl::StatusOr<AttemptOutcomeRecord> RecordAttempt(const AttemptWrite& write) override {
-    return tables_.RecordAttempt(write);
+  absl::StatusOr<std::vector<absl::StatusOr<AttemptOutcomeRecord>>> RecordAttempts(
+      absl::Span<const AttemptWrite> writes) override {
+    return tables_.RecordAttempts(writes);
   }
   absl::StatusOr<AttemptOutcomeRecord> ReplayDelivery(absl::string_view tenant_id, absl::string_view id, const CloudEvent& event) override {
     return tables_.ReplayDelivery(tenant_id, id, event);

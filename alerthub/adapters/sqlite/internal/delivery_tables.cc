@@ -573,95 +573,135 @@ absl::StatusOr<RoutingOutcome> DeliveryTables::RecordRouting(const RoutingWrite&
   return out;
 }
 
-absl::StatusOr<DeliveryClaim> DeliveryTables::ClaimDelivery(absl::string_view tenant_id,
-                                                            absl::string_view id,
-                                                            absl::Duration lease) {
-  if (lease <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("lease must be positive");
-  }
-  const absl::Time now = db_->clock().Now();
+namespace {
+
+// Errors of one item of a batch, found before it wrote anything: the others
+// still commit.
+bool IsItemError(const absl::Status& s) {
+  return absl::IsNotFound(s) || absl::IsFailedPrecondition(s);
+}
+
+absl::StatusOr<DeliveryClaim> ClaimOne(Connection& c, const DeliveryRef& ref,
+                                       absl::Duration lease, absl::Time now) {
   DeliveryClaim claim;
-  ALERTHUB_RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
-    claim = DeliveryClaim();
-    ALERTHUB_ASSIGN_OR_RETURN(std::optional<DeliveryRow> row, ReadDelivery(c, tenant_id, id));
-    if (!row.has_value()) return NoDelivery(id);
-    claim.delivery = row->delivery;
-    Delivery& d = claim.delivery;
-    if (IsFinished(d.status)) {
-      claim.result = DeliveryClaim::Result::kFinished;
-      return absl::OkStatus();
-    }
-    if (d.status == DeliveryStatus::kSending && row->lease_until.has_value() &&
-        *row->lease_until > now) {
-      claim.result = DeliveryClaim::Result::kBusy;
-      return absl::OkStatus();
-    }
-    if (d.status != DeliveryStatus::kSending && d.next_attempt_at.has_value() &&
-        *d.next_attempt_at > now) {
-      claim.result = DeliveryClaim::Result::kNotDue;
-      return absl::OkStatus();
-    }
-    ALERTHUB_ASSIGN_OR_RETURN(
-        Statement up, c.Prepare("UPDATE deliveries SET status = ?2, lease_until = ?3, "
-                                "updated_at = ?4 WHERE id = ?1"));
-    up.BindText(1, d.id);
-    up.BindInt64(2, static_cast<int64_t>(DeliveryStatus::kSending));
-    up.BindInt64(3, Micros(now + lease));
-    up.BindInt64(4, Micros(now));
-    ALERTHUB_RETURN_IF_ERROR(up.Run());
-    d.status = DeliveryStatus::kSending;
-    d.updated_at = now;
-    claim.result = DeliveryClaim::Result::kClaimed;
-    ALERTHUB_ASSIGN_OR_RETURN(claim.notification,
-                              Reaggregate(c, tenant_id, d.notification_id, now, ""));
-    return absl::OkStatus();
-  }, /*A lost claim only lets the delivery be claimed again: no fsync needed.*/
-                                           Database::Durability::kRelaxed));
+  ALERTHUB_ASSIGN_OR_RETURN(std::optional<DeliveryRow> row, ReadDelivery(c, ref.tenant_id, ref.id));
+  if (!row.has_value()) return NoDelivery(ref.id);
+  claim.delivery = row->delivery;
+  Delivery& d = claim.delivery;
+  if (IsFinished(d.status)) {
+    claim.result = DeliveryClaim::Result::kFinished;
+    return claim;
+  }
+  if (d.status == DeliveryStatus::kSending && row->lease_until.has_value() &&
+      *row->lease_until > now) {
+    claim.result = DeliveryClaim::Result::kBusy;
+    return claim;
+  }
+  if (d.status != DeliveryStatus::kSending && d.next_attempt_at.has_value() &&
+      *d.next_attempt_at > now) {
+    claim.result = DeliveryClaim::Result::kNotDue;
+    return claim;
+  }
+  ALERTHUB_ASSIGN_OR_RETURN(Statement up,
+                            c.Prepare("UPDATE deliveries SET status = ?2, lease_until = ?3, "
+                                      "updated_at = ?4 WHERE id = ?1"));
+  up.BindText(1, d.id);
+  up.BindInt64(2, static_cast<int64_t>(DeliveryStatus::kSending));
+  up.BindInt64(3, Micros(now + lease));
+  up.BindInt64(4, Micros(now));
+  ALERTHUB_RETURN_IF_ERROR(up.Run());
+  d.status = DeliveryStatus::kSending;
+  d.updated_at = now;
+  claim.result = DeliveryClaim::Result::kClaimed;
+  ALERTHUB_ASSIGN_OR_RETURN(claim.notification,
+                            Reaggregate(c, ref.tenant_id, d.notification_id, now, ""));
   return claim;
 }
 
-absl::StatusOr<AttemptOutcomeRecord> DeliveryTables::RecordAttempt(const AttemptWrite& w) {
+absl::StatusOr<AttemptOutcomeRecord> RecordOne(Connection& c, const AttemptWrite& w,
+                                               absl::Time now) {
   if (w.status != DeliveryStatus::kDelivered && w.status != DeliveryStatus::kPending &&
       w.status != DeliveryStatus::kFailed) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("an attempt ends delivered, pending or failed, not ",
-                     DeliveryStatusName(w.status)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "an attempt ends delivered, pending or failed, not ", DeliveryStatusName(w.status)));
   }
-  const absl::Time now = db_->clock().Now();
   AttemptOutcomeRecord out;
+  ALERTHUB_ASSIGN_OR_RETURN(std::optional<DeliveryRow> row,
+                            ReadDelivery(c, w.tenant_id, w.delivery_id));
+  if (!row.has_value()) return NoDelivery(w.delivery_id);
+  out.delivery = row->delivery;
+  Delivery& d = out.delivery;
+  if (d.status != DeliveryStatus::kSending) {
+    return absl::FailedPreconditionError(absl::StrCat("delivery \"", d.id, "\" is ",
+                                                      DeliveryStatusName(d.status),
+                                                      ", not being sent: claim it first"));
+  }
+  d.status = w.status;
+  d.attempts += 1;
+  d.next_attempt_at = w.next_attempt_at;
+  d.last_error = w.last_error;
+  d.updated_at = now;
+  ALERTHUB_ASSIGN_OR_RETURN(
+      Statement up,
+      c.Prepare("UPDATE deliveries SET status = ?2, attempts = ?3, next_attempt_at = ?4, "
+                "lease_until = NULL, last_error = ?5, updated_at = ?6 WHERE id = ?1"));
+  up.BindText(1, d.id);
+  up.BindInt64(2, static_cast<int64_t>(d.status));
+  up.BindInt64(3, d.attempts);
+  BindOptional(up, 4, d.next_attempt_at, [](const auto& v) -> int64_t { return Micros(v); });
+  up.BindText(5, d.last_error);
+  up.BindInt64(6, Micros(now));
+  ALERTHUB_RETURN_IF_ERROR(up.Run());
+  ALERTHUB_RETURN_IF_ERROR(InsertEvent(c, w.attempt_event, w.tenant_id, d.notification_id));
+  ALERTHUB_ASSIGN_OR_RETURN(out.notification,
+                            Reaggregate(c, w.tenant_id, d.notification_id, now,
+                                        w.attempt_event.traceparent));
+  return out;
+}
+
+// Runs `one` for every item inside the caller's transaction; an item error
+// fills its slot, any other error fails the transaction.
+template <typename Out, typename In, typename One>
+absl::Status ForEachItem(absl::Span<const In> items, std::vector<absl::StatusOr<Out>>* out,
+                         One one) {
+  out->clear();
+  out->reserve(items.size());
+  for (const In& item : items) {
+    absl::StatusOr<Out> r = one(item);
+    if (!r.ok() && !IsItemError(r.status())) return r.status();
+    out->push_back(std::move(r));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<absl::StatusOr<DeliveryClaim>>> DeliveryTables::ClaimDeliveries(
+    absl::Span<const DeliveryRef> refs, absl::Duration lease) {
+  if (lease <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("lease must be positive");
+  }
+  std::vector<absl::StatusOr<DeliveryClaim>> out;
+  if (refs.empty()) return out;
+  const absl::Time now = db_->clock().Now();
+  ALERTHUB_RETURN_IF_ERROR(db_->Write(
+      [&](Connection& c) -> absl::Status {
+        return ForEachItem<DeliveryClaim>(
+            refs, &out, [&](const DeliveryRef& ref) { return ClaimOne(c, ref, lease, now); });
+      },
+      /*A lost claim only lets the delivery be claimed again: no fsync needed.*/
+      Database::Durability::kRelaxed));
+  return out;
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<AttemptOutcomeRecord>>>
+DeliveryTables::RecordAttempts(absl::Span<const AttemptWrite> writes) {
+  std::vector<absl::StatusOr<AttemptOutcomeRecord>> out;
+  if (writes.empty()) return out;
+  const absl::Time now = db_->clock().Now();
   ALERTHUB_RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
-    out = AttemptOutcomeRecord();
-    ALERTHUB_ASSIGN_OR_RETURN(std::optional<DeliveryRow> row,
-                              ReadDelivery(c, w.tenant_id, w.delivery_id));
-    if (!row.has_value()) return NoDelivery(w.delivery_id);
-    out.delivery = row->delivery;
-    Delivery& d = out.delivery;
-    if (d.status != DeliveryStatus::kSending) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("delivery \"", d.id, "\" is ", DeliveryStatusName(d.status),
-                       ", not being sent: claim it first"));
-    }
-    d.status = w.status;
-    d.attempts += 1;
-    d.next_attempt_at = w.next_attempt_at;
-    d.last_error = w.last_error;
-    d.updated_at = now;
-    ALERTHUB_ASSIGN_OR_RETURN(
-        Statement up,
-        c.Prepare("UPDATE deliveries SET status = ?2, attempts = ?3, next_attempt_at = ?4, "
-                  "lease_until = NULL, last_error = ?5, updated_at = ?6 WHERE id = ?1"));
-    up.BindText(1, d.id);
-    up.BindInt64(2, static_cast<int64_t>(d.status));
-    up.BindInt64(3, d.attempts);
-    BindOptional(up, 4, d.next_attempt_at, [](const auto& v) -> int64_t { return Micros(v); });
-    up.BindText(5, d.last_error);
-    up.BindInt64(6, Micros(now));
-    ALERTHUB_RETURN_IF_ERROR(up.Run());
-    ALERTHUB_RETURN_IF_ERROR(InsertEvent(c, w.attempt_event, w.tenant_id, d.notification_id));
-    ALERTHUB_ASSIGN_OR_RETURN(out.notification,
-                              Reaggregate(c, w.tenant_id, d.notification_id, now,
-                                          w.attempt_event.traceparent));
-    return absl::OkStatus();
+    return ForEachItem<AttemptOutcomeRecord>(
+        writes, &out, [&](const AttemptWrite& w) { return RecordOne(c, w, now); });
   }));
   return out;
 }

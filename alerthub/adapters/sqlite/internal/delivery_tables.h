@@ -37,10 +37,10 @@ class DeliveryTables {
   absl::Status DeleteTemplate(absl::string_view tenant_id, absl::string_view id);
 
   absl::StatusOr<RoutingOutcome> RecordRouting(const RoutingWrite& write);
-  absl::StatusOr<DeliveryClaim> ClaimDelivery(absl::string_view tenant_id,
-                                              absl::string_view id,
-                                              absl::Duration lease);
-  absl::StatusOr<AttemptOutcomeRecord> RecordAttempt(const AttemptWrite& write);
+  absl::StatusOr<std::vector<absl::StatusOr<DeliveryClaim>>> ClaimDeliveries(
+      absl::Span<const DeliveryRef> refs, absl::Duration lease);
+  absl::StatusOr<std::vector<absl::StatusOr<AttemptOutcomeRecord>>> RecordAttempts(
+      absl::Span<const AttemptWrite> writes);
   absl::StatusOr<AttemptOutcomeRecord> ReplayDelivery(absl::string_view tenant_id,
                                                      absl::string_view id,
                                                      const CloudEvent& event);
