@@ -30,6 +30,20 @@ bazel_test_ok=1
 # 1. Unit, contract and cross-component tests (hermetic).
 echo "== bazel test //..."
 tools/bazel.sh test //... --nocache_test_results --keep_going || bazel_test_ok=0
+
+# 1b. The distributed adapters against live servers (PostgreSQL, Redis,
+# RabbitMQ, a Kafka-protocol broker on loopback); stopped at exit unless they
+# were already running.
+services_were_up=0
+tools/services.sh status >/dev/null 2>&1 && services_were_up=1
+if svc_env=$(tools/services.sh start); then
+  eval "$svc_env"
+  [ $services_were_up -eq 1 ] || trap 'tools/services.sh stop >/dev/null 2>&1; rm -rf "$work"' EXIT
+  echo "== bazel test --config=live //tests/live"
+  tools/bazel.sh test --config=live --nocache_test_results //tests/live || bazel_test_ok=0
+else
+  echo "== live-service tests: tools/services.sh start FAILED" >&2; bazel_test_ok=0
+fi
 testlogs=$(tools/bazel.sh info bazel-testlogs 2>/dev/null)
 bin=$(tools/bazel.sh info -c opt bazel-bin 2>/dev/null)
 

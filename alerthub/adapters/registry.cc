@@ -10,6 +10,9 @@
 #include "alerthub/adapters/inproc/inproc_event_log.h"
 #include "alerthub/adapters/memory/memory_kv.h"
 #include "alerthub/adapters/sqlite/sqlite_store.h"
+#include "alerthub/adapters/kafka/kafka_event_log.h"
+#include "alerthub/adapters/rabbitmq/rabbitmq_task_queue.h"
+#include "alerthub/adapters/redis/redis_kv.h"
 
 namespace alerthub {
 namespace {
@@ -82,6 +85,27 @@ struct Registry {
       }
       if (store == nullptr) return absl::FailedPreconditionError("sql:// needs a store");
       return store->OpenTaskQueue();
+    });
+    // Distributed adapters (ARCHITECTURE §2).
+    kvs.Register("redis", [](absl::string_view url, Clock* clock)
+                              -> absl::StatusOr<std::unique_ptr<Kv>> {
+      absl::StatusOr<RedisKvOptions> options = RedisKvOptionsFromUrl(url);
+      if (!options.ok()) return options.status();
+      options->clock = clock;
+      return OpenRedisKv(*options);
+    });
+    logs.Register("kafka", [](absl::string_view url)
+                               -> absl::StatusOr<std::unique_ptr<EventLog>> {
+      absl::StatusOr<KafkaEventLogOptions> options = KafkaEventLogOptionsFromUrl(url);
+      if (!options.ok()) return options.status();
+      return OpenKafkaEventLog(*options);
+    });
+    queues.Register("amqp", [](absl::string_view url, Store*, Clock* clock)
+                                -> absl::StatusOr<std::unique_ptr<TaskQueue>> {
+      absl::StatusOr<AmqpTaskQueueOptions> options = AmqpTaskQueueOptionsFromUrl(url);
+      if (!options.ok()) return options.status();
+      options->clock = clock;
+      return OpenAmqpTaskQueue(*options);
     });
   }
 };

@@ -6,6 +6,12 @@
 //   queue   sql://        (a table in the store)
 //   kv      memory://
 //
+// and the distributed ones (each header documents its URL's parameters):
+//
+//   bus     kafka://host:port[,host:port...]     kafka/kafka_event_log.h
+//   queue   amqp://user:pw@host:port/vhost        rabbitmq/rabbitmq_task_queue.h
+//   kv      redis://[:pw@]host:port[/db]          redis/redis_kv.h
+//
 //   ALERTHUB_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
 //                             OpenStore("sqlite:///tmp/a.db", clock));
 //

@@ -9,10 +9,13 @@
 #include "alerthub/server/env_flags.h"
 
 ABSL_FLAG(std::string, store, "", "Store URL (sqlite:///abs/path.db, sqlite://relative.db).");
-ABSL_FLAG(std::string, bus, "inproc://", "Event bus URL (inproc://).");
-ABSL_FLAG(std::string, queue, "sql://", "Delivery task queue URL (sql://: a table in the store).");
+ABSL_FLAG(std::string, bus, "inproc://", "Event bus URL: inproc:// or kafka://host:port[,...].");
+ABSL_FLAG(std::string, queue, "sql://",
+          "Delivery task queue URL: sql:// (a table in the store) or "
+          "amqp://user:pw@host:5672/vhost.");
 ABSL_FLAG(std::string, kv, "memory://",
-          "Kv URL for rate limits, the dedup window and realtime updates (memory://).");
+          "Kv URL for rate limits, the dedup window and realtime updates: memory:// or "
+          "redis://[:pw@]host:6379[/db].");
 ABSL_FLAG(std::string, http_address, "0.0.0.0", "Address the HTTP server binds.");
 ABSL_FLAG(int, http_port, 8080, "HTTP port for every REST route and the WebSocket.");
 ABSL_FLAG(int, handler_threads, 64,
