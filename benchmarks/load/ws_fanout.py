@@ -71,7 +71,9 @@ async def main():
     port = free_port()
     proc = subprocess.Popen(
         [daemon_binary(), f"--data_dir={work}/data", "--http_address=127.0.0.1",
-         f"--http_port={port}", "--access_log=false", "--rate_limit_enabled=false"],
+         f"--http_port={port}", "--access_log=false", "--rate_limit_enabled=false",
+         # Only the accepted update per notification: fan-out, not delivery.
+         "--deliver=false"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=raise_fd_limit)
     base = f"http://127.0.0.1:{port}"
     try:
