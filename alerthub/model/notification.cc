@@ -509,6 +509,10 @@ absl::StatusOr<Notification> NotificationFromJson(const nlohmann::json& j) {
   return n;
 }
 
+std::string BatchItemDedupKey(absl::string_view idempotency_key, size_t position) {
+  return absl::StrCat(idempotency_key, "#", position);
+}
+
 absl::Status ValidateIdempotencyKey(absl::string_view key) {
   bool ok = !key.empty() && key.size() <= NotificationLimits::kMaxDedupKeyLength;
   for (char c : key) ok = ok && c >= 0x20 && c < 0x7f;

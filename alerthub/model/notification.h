@@ -128,6 +128,11 @@ absl::Status ValidateNotification(const Notification& n, absl::Time now);
 // characters. kInvalidArgument with the field "Idempotency-Key" otherwise.
 absl::Status ValidateIdempotencyKey(absl::string_view key);
 
+// The dedup key an Idempotency-Key gives the item at `position` of a batch
+// (its index in the caller's list, whichever items were left out):
+// "<key>#<position>".
+std::string BatchItemDedupKey(absl::string_view idempotency_key, size_t position);
+
 // Parses a submitted request body (a JSON object) and validates it. Unknown
 // fields and server-assigned fields (id, status, ...) are field errors.
 absl::StatusOr<Notification> NotificationFromRequestJson(const nlohmann::json& j,

@@ -142,7 +142,7 @@ absl::StatusOr<std::vector<absl::StatusOr<SubmitResult>>> Pipeline::Run(
     Notification& n = items[i];
     if (n.dedup_key.empty() && !ctx.idempotency_key.empty()) {
       // A batch's Idempotency-Key covers each item by its position.
-      n.dedup_key = batch ? absl::StrCat(ctx.idempotency_key, "#", i) : ctx.idempotency_key;
+      n.dedup_key = batch ? BatchItemDedupKey(ctx.idempotency_key, i) : ctx.idempotency_key;
     }
     if (!n.dedup_key.empty() || window <= absl::ZeroDuration()) continue;
     p.content_hash = ContentHash(n);

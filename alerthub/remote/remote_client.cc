@@ -179,7 +179,7 @@ class RemoteClient final : public Client {
       for (size_t i : sent) {
         if (!items[i].dedup_key.empty()) continue;
         Notification keyed = items[i];
-        keyed.dedup_key = absl::StrCat(options.idempotency_key, "#", i);
+        keyed.dedup_key = BatchItemDedupKey(options.idempotency_key, i);
         ALERTHUB_ASSIGN_OR_RETURN(bodies[i], RequestBody(keyed));
       }
     }

@@ -388,7 +388,7 @@ void RouterService::SubmitBatch(Request req, ResponseWriter writer) {
     if (!ctx.idempotency_key.empty()) {
       for (size_t j = 0; j < valid.size(); ++j) {
         if (valid[j].dedup_key.empty()) {
-          valid[j].dedup_key = absl::StrCat(ctx.idempotency_key, "#", index_of_valid[j]);
+          valid[j].dedup_key = BatchItemDedupKey(ctx.idempotency_key, index_of_valid[j]);
         }
       }
       ctx.idempotency_key.clear();

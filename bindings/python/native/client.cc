@@ -124,7 +124,7 @@ py::list NativeClient::SubmitBatch(py::handle notifications,
       // which differs from its position among the valid items.
       for (size_t j = 0; j < valid.size(); ++j) {
         if (valid[j].dedup_key.empty()) {
-          valid[j].dedup_key = absl::StrCat(idempotency_key, "#", index_of_valid[j]);
+          valid[j].dedup_key = BatchItemDedupKey(idempotency_key, index_of_valid[j]);
         }
       }
       options.idempotency_key.clear();
