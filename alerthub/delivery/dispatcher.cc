@@ -73,65 +73,6 @@ std::string DeliveryQueue(Channel channel) {
   return absl::StrCat("integration.", ChannelName(channel), ".delivery");
 }
 
-// --- DefaultTargetResolver ------------------------------------------------------------
-
-absl::StatusOr<TargetResolver::Decision> DefaultTargetResolver::Resolve(const Notification& n) {
-  Decision decision;
-  std::set<std::string> seen;
-  std::vector<std::string> skipped;
-  auto add = [&](Integration i) {
-    if (!seen.insert(i.id).second) return;
-    decision.targets.push_back({std::move(i), ""});
-  };
-  // Every page of the tenant's integrations matching `filter`.
-  auto each = [&](const IntegrationFilter& filter, auto&& fn) -> absl::Status {
-    PageRequest page{.cursor = "", .limit = 500};
-    while (true) {
-      ALERTHUB_ASSIGN_OR_RETURN(Page<Integration> p,
-                                store_->ListIntegrations(n.tenant_id, filter, page));
-      for (Integration& i : p.items) fn(std::move(i));
-      if (!p.has_more || p.items.empty()) return absl::OkStatus();
-      page.cursor = p.items.back().id;
-    }
-  };
-
-  const bool explicit_targets = !n.integration_ids.empty() || !n.channels.empty();
-  for (const std::string& id : n.integration_ids) {
-    absl::StatusOr<Integration> i = store_->GetIntegration(n.tenant_id, id);
-    if (absl::IsNotFound(i.status())) {
-      skipped.push_back(absl::StrCat("integration ", id, " does not exist"));
-      continue;
-    }
-    if (!i.ok()) return i.status();
-    if (!i->enabled) {
-      skipped.push_back(absl::StrCat("integration ", id, " is disabled"));
-      continue;
-    }
-    add(*std::move(i));
-  }
-  for (Channel c : n.channels) {
-    const size_t before = decision.targets.size();
-    ALERTHUB_RETURN_IF_ERROR(each(IntegrationFilter{.channel = c, .enabled = true,
-                                                    .is_default = std::nullopt},
-                                  add));
-    if (decision.targets.size() == before) {
-      skipped.push_back(absl::StrCat("no enabled ", ChannelName(c), " integration"));
-    }
-  }
-  if (!explicit_targets) {
-    ALERTHUB_RETURN_IF_ERROR(each(IntegrationFilter{.channel = std::nullopt, .enabled = true,
-                                                    .is_default = true},
-                                  add));
-    if (decision.targets.empty()) {
-      skipped.push_back(
-          "the notification names no integration_ids or channels and the tenant has no "
-          "enabled default integration");
-    }
-  }
-  if (decision.targets.empty()) decision.reason = absl::StrJoin(skipped, "; ");
-  return decision;
-}
-
 // --- Dispatcher -----------------------------------------------------------------------
 
 Dispatcher::Dispatcher(Store* store, TaskQueue* queue, Kv* kv, Catalog* catalog,

@@ -38,6 +38,7 @@
 #include "alerthub/delivery/catalog.h"
 #include "alerthub/delivery/channels/channel_sender.h"
 #include "alerthub/delivery/retry_policy.h"
+#include "alerthub/delivery/target_resolver.h"
 #include "alerthub/model/delivery.h"
 #include "alerthub/model/integration.h"
 #include "alerthub/model/notification.h"
@@ -54,38 +55,6 @@ inline constexpr absl::string_view kRoutingGroup = "alerthub-integrations";
 
 // The TaskQueue queue of `channel`: "integration.<channel>.delivery".
 std::string DeliveryQueue(Channel channel);
-
-// Who gets a notification. The rules engine replaces the default.
-class TargetResolver {
- public:
-  struct Target {
-    Integration integration;  // as stored (sealed secrets)
-    std::string recipient;    // user id for recipient-targeted channels
-  };
-  struct Decision {
-    std::vector<Target> targets;
-    // Why there are none, for the routing event; empty otherwise.
-    std::string reason;
-  };
-
-  virtual ~TargetResolver() = default;
-
-  // kUnavailable (and other store errors) are retried by the bus.
-  virtual absl::StatusOr<Decision> Resolve(const Notification& n) = 0;
-};
-
-// ARCHITECTURE §4: the notification's explicit `integration_ids` (each must
-// be the tenant's) and `channels` (every enabled integration of those
-// channels); with neither, the tenant's enabled default integrations.
-// Disabled integrations named explicitly are skipped with a reason.
-class DefaultTargetResolver : public TargetResolver {
- public:
-  explicit DefaultTargetResolver(Store* store) : store_(store) {}
-  absl::StatusOr<Decision> Resolve(const Notification& n) override;
-
- private:
-  Store* const store_;
-};
 
 struct DispatcherOptions {
   // Concurrent sends per channel.
