@@ -236,7 +236,7 @@ absl::Status Dispatcher::Start() {
   ALERTHUB_RETURN_IF_ERROR(RequeueUnfinished());
   for (Channel c : kAllChannels) {
     for (int k = 0; k < options_.workers_per_channel; ++k) {
-      workers_.emplace_back([this, c] { WorkerLoop(c); });
+      workers_.emplace_back([this, c, k] { WorkerLoop(c, /*poller=*/k == 0); });
     }
   }
   return absl::OkStatus();
@@ -251,20 +251,23 @@ void Dispatcher::Stop() {
   workers_.clear();
 }
 
-void Dispatcher::WorkerLoop(Channel channel) {
+void Dispatcher::WorkerLoop(Channel channel, bool poller) {
   const std::string queue = DeliveryQueue(channel);
   const int slot = static_cast<int>(channel) - 1;
   absl::Duration backoff = absl::ZeroDuration();
   while (true) {
     {
-      // Sleep until tasks are announced, a stop, or the poll interval (due
-      // retries, and work enqueued by other processes).
+      // Sleep until tasks are announced or a stop. One worker per channel
+      // (the poller) also wakes every idle_poll, for due retries and work
+      // other processes enqueued; the rest sleep until it recruits them.
       absl::MutexLock lock(&wake_mu_);
       auto woken = [this, slot]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(wake_mu_) {
         return stopping_ || announced_[slot] > 0;
       };
-      wake_mu_.AwaitWithTimeout(absl::Condition(&woken),
-                                backoff > absl::ZeroDuration() ? backoff : options_.idle_poll);
+      const absl::Duration wait = backoff > absl::ZeroDuration() ? backoff
+                                  : poller                       ? options_.idle_poll
+                                                                 : absl::InfiniteDuration();
+      wake_mu_.AwaitWithTimeout(absl::Condition(&woken), wait);
       if (stopping_) return;
       // Take a batch's worth of the announcement; other workers take the rest.
       announced_[slot] -= std::min<int64_t>(announced_[slot], options_.lease_batch);
@@ -289,8 +292,10 @@ void Dispatcher::WorkerLoop(Channel channel) {
         }
       }
       if (static_cast<int>(tasks->size()) < options_.lease_batch) break;
+      // A full batch: there may be more; recruit another worker.
       absl::MutexLock lock(&wake_mu_);
       if (stopping_) return;
+      announced_[slot] += options_.lease_batch;
     }
   }
 }

@@ -64,7 +64,8 @@ struct DispatcherOptions {
   // How long a worker owns a task and its delivery; longer than a send can
   // take (the senders' 15 s timeout), so a live worker never loses one.
   absl::Duration lease = absl::Seconds(60);
-  // How often idle workers look for due retries (new work wakes them).
+  // How often one idle worker per channel looks for due retries and work
+  // other processes enqueued (work routed here wakes workers at once).
   absl::Duration idle_poll = absl::Milliseconds(500);
   // The retry schedule.
   RetryPolicy retry;
@@ -125,7 +126,7 @@ class Dispatcher {
  private:
   struct Attempt;  // one claimed delivery's attempt, waiting to be recorded
 
-  void WorkerLoop(Channel channel);
+  void WorkerLoop(Channel channel, bool poller);
   // Tells `channel`'s idle workers that `tasks` more are ready.
   void Wake(Channel channel, int tasks);
   absl::Status RequeueUnfinished();

@@ -74,6 +74,21 @@ absl::Status CollectPage(Statement& st, int limit, Page<T>* out, Decode decode) 
   }
 }
 
+// One page of `sql` (which must end in "LIMIT ?n" bound by `bind` to
+// page.limit + 1) read on a reader, decoded by `decode`.
+template <typename T, typename Bind, typename Decode>
+absl::StatusOr<Page<T>> ReadPage(Database& db, const std::string& sql, const PageRequest& page,
+                                 Bind bind, Decode decode) {
+  ALERTHUB_RETURN_IF_ERROR(CheckLimit(page));
+  Page<T> out;
+  ALERTHUB_RETURN_IF_ERROR(db.Read([&](Connection& c) -> absl::Status {
+    ALERTHUB_ASSIGN_OR_RETURN(Statement st, c.Prepare(sql));
+    bind(st);
+    return CollectPage(st, page.limit, &out, decode);
+  }));
+  return out;
+}
+
 // --- Integrations ---------------------------------------------------------------
 
 constexpr absl::string_view kIntegrationColumns =
@@ -319,25 +334,23 @@ absl::StatusOr<Integration> DeliveryTables::GetIntegration(absl::string_view ten
 
 absl::StatusOr<Page<Integration>> DeliveryTables::ListIntegrations(
     absl::string_view tenant_id, const IntegrationFilter& filter, const PageRequest& page) {
-  ALERTHUB_RETURN_IF_ERROR(CheckLimit(page));
-  Page<Integration> out;
-  ALERTHUB_RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-    ALERTHUB_ASSIGN_OR_RETURN(
-        Statement st,
-        c.Prepare(absl::StrCat(
-            "SELECT ", kIntegrationColumns,
-            " FROM integrations WHERE tenant_id = ?1 AND (?2 IS NULL OR channel = ?2) "
-            "AND (?3 IS NULL OR enabled = ?3) AND (?4 IS NULL OR is_default = ?4) "
-            "AND id > ?5 ORDER BY id LIMIT ?6")));
-    st.BindText(1, tenant_id);
-    BindOptional(st, 2, filter.channel, [](const auto& v) -> int64_t { return static_cast<int64_t>(v); });
-    BindOptional(st, 3, filter.enabled, [](const auto& v) -> int64_t { return v ? 1 : 0; });
-    BindOptional(st, 4, filter.is_default, [](const auto& v) -> int64_t { return v ? 1 : 0; });
-    st.BindText(5, page.cursor);
-    st.BindInt64(6, page.limit + 1);
-    return CollectPage(st, page.limit, &out, IntegrationFromRow);
-  }));
-  return out;
+  static const std::string sql = absl::StrCat(
+      "SELECT ", kIntegrationColumns,
+      " FROM integrations WHERE tenant_id = ?1 AND (?2 IS NULL OR channel = ?2) "
+      "AND (?3 IS NULL OR enabled = ?3) AND (?4 IS NULL OR is_default = ?4) "
+      "AND id > ?5 ORDER BY id LIMIT ?6");
+  auto to_int = [](const auto& v) -> int64_t { return static_cast<int64_t>(v); };
+  return ReadPage<Integration>(
+      *db_, sql, page,
+      [&](Statement& st) {
+        st.BindText(1, tenant_id);
+        BindOptional(st, 2, filter.channel, to_int);
+        BindOptional(st, 3, filter.enabled, to_int);
+        BindOptional(st, 4, filter.is_default, to_int);
+        st.BindText(5, page.cursor);
+        st.BindInt64(6, page.limit + 1);
+      },
+      IntegrationFromRow);
 }
 
 absl::Status DeliveryTables::UpdateIntegration(const Integration& i) {
@@ -446,20 +459,15 @@ absl::StatusOr<Template> DeliveryTables::FindTemplate(absl::string_view tenant_i
 
 absl::StatusOr<Page<Template>> DeliveryTables::ListTemplates(absl::string_view tenant_id,
                                                              const PageRequest& page) {
-  ALERTHUB_RETURN_IF_ERROR(CheckLimit(page));
-  Page<Template> out;
-  ALERTHUB_RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-    ALERTHUB_ASSIGN_OR_RETURN(
-        Statement st, c.Prepare("SELECT doc FROM templates WHERE tenant_id = ?1 "
-                                "AND id > ?2 ORDER BY id LIMIT ?3"));
-    st.BindText(1, tenant_id);
-    st.BindText(2, page.cursor);
-    st.BindInt64(3, page.limit + 1);
-    return CollectPage(st, page.limit, &out, [](const Statement& row) {
-      return TemplateFromDoc(row.ColumnText(0));
-    });
-  }));
-  return out;
+  return ReadPage<Template>(
+      *db_,
+      "SELECT doc FROM templates WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3", page,
+      [&](Statement& st) {
+        st.BindText(1, tenant_id);
+        st.BindText(2, page.cursor);
+        st.BindInt64(3, page.limit + 1);
+      },
+      [](const Statement& row) { return TemplateFromDoc(row.ColumnText(0)); });
 }
 
 absl::Status DeliveryTables::UpdateTemplate(const Template& t) {
@@ -537,7 +545,8 @@ absl::StatusOr<RoutingOutcome> DeliveryTables::RecordRouting(const RoutingWrite&
       ins.BindInt64(5, static_cast<int64_t>(d.channel));
       ins.BindText(6, d.recipient);
       ins.BindInt64(7, static_cast<int64_t>(d.status));
-      BindOptional(ins, 8, d.next_attempt_at, [](const auto& v) -> int64_t { return Micros(v); });
+      BindOptional(ins, 8, d.next_attempt_at,
+                   [](const auto& v) -> int64_t { return Micros(v); });
       ins.BindInt64(9, Micros(d.created_at));
       ins.BindInt64(10, Micros(d.updated_at));
       ALERTHUB_RETURN_IF_ERROR(ins.Run());
@@ -648,7 +657,8 @@ absl::StatusOr<AttemptOutcomeRecord> RecordOne(Connection& c, const AttemptWrite
   up.BindText(1, d.id);
   up.BindInt64(2, static_cast<int64_t>(d.status));
   up.BindInt64(3, d.attempts);
-  BindOptional(up, 4, d.next_attempt_at, [](const auto& v) -> int64_t { return Micros(v); });
+  BindOptional(up, 4, d.next_attempt_at,
+               [](const auto& v) -> int64_t { return Micros(v); });
   up.BindText(5, d.last_error);
   up.BindInt64(6, Micros(now));
   ALERTHUB_RETURN_IF_ERROR(up.Run());
@@ -755,49 +765,45 @@ absl::StatusOr<Delivery> DeliveryTables::GetDelivery(absl::string_view tenant_id
 
 absl::StatusOr<Page<Delivery>> DeliveryTables::ListUnfinishedDeliveries(
     const PageRequest& page) {
-  ALERTHUB_RETURN_IF_ERROR(CheckLimit(page));
-  Page<Delivery> out;
-  ALERTHUB_RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-    ALERTHUB_ASSIGN_OR_RETURN(
-        Statement st,
-        c.Prepare(absl::StrCat("SELECT ", kDeliveryColumns,
-                               " FROM deliveries WHERE status IN (?1, ?2, ?3) AND id > ?4 "
-                               "ORDER BY id LIMIT ?5")));
-    st.BindInt64(1, static_cast<int64_t>(DeliveryStatus::kPending));
-    st.BindInt64(2, static_cast<int64_t>(DeliveryStatus::kSending));
-    st.BindInt64(3, static_cast<int64_t>(DeliveryStatus::kHeld));
-    st.BindText(4, page.cursor);
-    st.BindInt64(5, page.limit + 1);
-    return CollectPage(st, page.limit, &out, [](const Statement& row) {
-      return absl::StatusOr<Delivery>(DeliveryFromRow(row).delivery);
-    });
-  }));
-  return out;
+  static const std::string sql =
+      absl::StrCat("SELECT ", kDeliveryColumns,
+                   " FROM deliveries WHERE status IN (?1, ?2, ?3) AND id > ?4 "
+                   "ORDER BY id LIMIT ?5");
+  return ReadPage<Delivery>(
+      *db_, sql, page,
+      [&](Statement& st) {
+        st.BindInt64(1, static_cast<int64_t>(DeliveryStatus::kPending));
+        st.BindInt64(2, static_cast<int64_t>(DeliveryStatus::kSending));
+        st.BindInt64(3, static_cast<int64_t>(DeliveryStatus::kHeld));
+        st.BindText(4, page.cursor);
+        st.BindInt64(5, page.limit + 1);
+      },
+      [](const Statement& row) {
+        return absl::StatusOr<Delivery>(DeliveryFromRow(row).delivery);
+      });
 }
 
 absl::StatusOr<Page<Delivery>> DeliveryTables::ListDeliveries(absl::string_view tenant_id,
                                                               const DeliveryFilter& filter,
                                                               const PageRequest& page) {
-  ALERTHUB_RETURN_IF_ERROR(CheckLimit(page));
-  Page<Delivery> out;
-  ALERTHUB_RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
-    ALERTHUB_ASSIGN_OR_RETURN(
-        Statement st,
-        c.Prepare(absl::StrCat(
-            "SELECT ", kDeliveryColumns,
-            " FROM deliveries WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2) "
-            "AND (?3 = '' OR notification_id = ?3) AND (?4 = '' OR id < ?4) "
-            "ORDER BY id DESC LIMIT ?5")));
-    st.BindText(1, tenant_id);
-    BindOptional(st, 2, filter.status, [](const auto& v) -> int64_t { return static_cast<int64_t>(v); });
-    st.BindText(3, filter.notification_id);
-    st.BindText(4, page.cursor);
-    st.BindInt64(5, page.limit + 1);
-    return CollectPage(st, page.limit, &out, [](const Statement& row) {
-      return absl::StatusOr<Delivery>(DeliveryFromRow(row).delivery);
-    });
-  }));
-  return out;
+  static const std::string sql = absl::StrCat(
+      "SELECT ", kDeliveryColumns,
+      " FROM deliveries WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2) "
+      "AND (?3 = '' OR notification_id = ?3) AND (?4 = '' OR id < ?4) "
+      "ORDER BY id DESC LIMIT ?5");
+  return ReadPage<Delivery>(
+      *db_, sql, page,
+      [&](Statement& st) {
+        st.BindText(1, tenant_id);
+        BindOptional(st, 2, filter.status,
+                     [](const auto& v) -> int64_t { return static_cast<int64_t>(v); });
+        st.BindText(3, filter.notification_id);
+        st.BindText(4, page.cursor);
+        st.BindInt64(5, page.limit + 1);
+      },
+      [](const Statement& row) {
+        return absl::StatusOr<Delivery>(DeliveryFromRow(row).delivery);
+      });
 }
 
 }  // namespace alerthub::sqlite_internal
