@@ -29,8 +29,10 @@
 #include "alerthub/model/event.h"
 #include "alerthub/model/integration.h"
 #include "alerthub/model/notification.h"
+#include "alerthub/model/rule.h"
 #include "alerthub/model/template.h"
 #include "alerthub/model/tenant.h"
+#include "alerthub/model/user.h"
 #include "alerthub/ports/task_queue.h"
 
 namespace alerthub {
@@ -76,6 +78,10 @@ struct OutboxRecord {
   std::string topic;
   std::string key;   // notification id
   std::string payload;
+};
+
+struct StoreLimits {
+  static constexpr size_t kMaxRulesPerTenant = 10'000;
 };
 
 // Keyset paging for the integration, template and delivery lists.
@@ -169,6 +175,18 @@ struct AttemptWrite {
 struct AttemptOutcomeRecord {
   Delivery delivery;  // as stored after the call (attempts incremented)
   StatusTransition notification;
+};
+
+// A notification's recipient as routing needs it.
+struct Recipient {
+  User user;
+  Preferences preferences;  // the defaults when never set
+};
+
+// What cancelling a notification changed.
+struct CancelOutcome {
+  Notification notification;  // as stored after the call (kCancelled)
+  int64_t deliveries_cancelled = 0;  // pending or held deliveries suppressed
 };
 
 struct StoreOptions {
@@ -283,8 +301,9 @@ class Store {
   virtual absl::StatusOr<RoutingOutcome> RecordRouting(const RoutingWrite& write) = 0;
 
   // Claims each delivery of `refs` for one attempt until now + lease, in ONE
-  // transaction, when it is pending and due (next_attempt_at unset or
-  // passed), or sending under an expired lease (its worker died). The first
+  // transaction, when it is pending or held and due (next_attempt_at unset
+  // or passed; a held delivery waits for a quiet-hours window or a digest to
+  // end), or sending under an expired lease (its worker died). The first
   // claim of a notification's deliveries moves it from routed to delivering.
   // One result per ref, in order: kNotFound in its slot when the delivery is
   // absent or another tenant's. A failed transaction fails the whole call.
@@ -342,6 +361,62 @@ class Store {
   virtual absl::StatusOr<Page<Delivery>> ListDeliveries(absl::string_view tenant_id,
                                                         const DeliveryFilter& filter,
                                                         const PageRequest& page) = 0;
+
+  // Cancels a notification none of whose deliveries has been attempted yet:
+  // in ONE transaction the notification becomes kCancelled, each of its
+  // pending or held deliveries becomes kSuppressed with last_error
+  // "cancelled", and `event` (kEventCancelled, subject = notification id) is
+  // appended. A later RecordRouting for it writes nothing (it is no longer
+  // kAccepted). kNotFound when absent or another tenant's;
+  // kFailedPrecondition when it is final already, or when a delivery of it
+  // has been claimed or attempted (sending, delivered, failed, or pending
+  // with attempts > 0).
+  virtual absl::StatusOr<CancelOutcome> CancelNotification(absl::string_view tenant_id,
+                                                           absl::string_view id,
+                                                           const CloudEvent& event) = 0;
+
+  // --- Rules -----------------------------------------------------------------
+  // Stored as given (callers validate with RuleFromRequestJson). kAlreadyExists
+  // when the id is taken; kNotFound when the tenant does not exist.
+  virtual absl::Status CreateRule(const Rule& rule) = 0;
+  // kNotFound when absent or another tenant's.
+  virtual absl::StatusOr<Rule> GetRule(absl::string_view tenant_id, absl::string_view id) = 0;
+  // Every rule of the tenant, enabled or not, by ascending position, then id.
+  // Tenants hold at most StoreLimits::kMaxRulesPerTenant rules.
+  virtual absl::StatusOr<std::vector<Rule>> ListRules(absl::string_view tenant_id) = 0;
+  // Replaces everything but id, tenant_id and created_at. kNotFound when
+  // absent or another tenant's.
+  virtual absl::Status UpdateRule(const Rule& rule) = 0;
+  // kNotFound when absent or another tenant's.
+  virtual absl::Status DeleteRule(absl::string_view tenant_id, absl::string_view id) = 0;
+
+  // --- Users and preferences -------------------------------------------------
+  // kAlreadyExists when the id, or the (tenant, email) — compared
+  // case-insensitively — is taken; kNotFound when the tenant does not exist.
+  virtual absl::Status CreateUser(const User& user) = 0;
+  // kNotFound when absent or another tenant's.
+  virtual absl::StatusOr<User> GetUser(absl::string_view tenant_id, absl::string_view id) = 0;
+  // Oldest first; the cursor is the last id seen.
+  virtual absl::StatusOr<Page<User>> ListUsers(absl::string_view tenant_id,
+                                               const PageRequest& page) = 0;
+  // Replaces email, name, role and addresses. kNotFound as above;
+  // kAlreadyExists when the new email belongs to another user of the tenant.
+  virtual absl::Status UpdateUser(const User& user) = 0;
+  // Deletes the user and their preferences. kNotFound as above.
+  virtual absl::Status DeleteUser(absl::string_view tenant_id, absl::string_view id) = 0;
+  // The user's preferences; Preferences{} when never set. kNotFound when the
+  // user is absent or another tenant's.
+  virtual absl::StatusOr<Preferences> GetPreferences(absl::string_view tenant_id,
+                                                     absl::string_view user_id) = 0;
+  // Replaces the user's preferences. kNotFound as above.
+  virtual absl::Status SetPreferences(absl::string_view tenant_id, absl::string_view user_id,
+                                      const Preferences& preferences) = 0;
+  // The users of `user_ids` that exist in the tenant, with their
+  // preferences, in the order given, each once; unknown ids (and other
+  // tenants' users) are left out. One round trip: routing calls it per
+  // notification.
+  virtual absl::StatusOr<std::vector<Recipient>> GetRecipients(
+      absl::string_view tenant_id, absl::Span<const std::string> user_ids) = 0;
 
   // --- Capabilities ----------------------------------------------------------
   // A TaskQueue kept in this store's database (`sql://`), sharing its

@@ -116,6 +116,46 @@ class StoreWrapper : public Store {
   absl::StatusOr<Page<Delivery>> ListDeliveries(absl::string_view tenant_id, const DeliveryFilter& filter, const PageRequest& page) override {
     return target_->ListDeliveries(tenant_id, filter, page);
   }
+  absl::StatusOr<CancelOutcome> CancelNotification(absl::string_view tenant_id,
+                                                   absl::string_view id,
+                                                   const CloudEvent& event) override {
+    return target_->CancelNotification(tenant_id, id, event);
+  }
+  absl::Status CreateRule(const Rule& rule) override { return target_->CreateRule(rule); }
+  absl::StatusOr<Rule> GetRule(absl::string_view tenant_id, absl::string_view id) override {
+    return target_->GetRule(tenant_id, id);
+  }
+  absl::StatusOr<std::vector<Rule>> ListRules(absl::string_view tenant_id) override {
+    return target_->ListRules(tenant_id);
+  }
+  absl::Status UpdateRule(const Rule& rule) override { return target_->UpdateRule(rule); }
+  absl::Status DeleteRule(absl::string_view tenant_id, absl::string_view id) override {
+    return target_->DeleteRule(tenant_id, id);
+  }
+  absl::Status CreateUser(const User& user) override { return target_->CreateUser(user); }
+  absl::StatusOr<User> GetUser(absl::string_view tenant_id, absl::string_view id) override {
+    return target_->GetUser(tenant_id, id);
+  }
+  absl::StatusOr<Page<User>> ListUsers(absl::string_view tenant_id,
+                                       const PageRequest& page) override {
+    return target_->ListUsers(tenant_id, page);
+  }
+  absl::Status UpdateUser(const User& user) override { return target_->UpdateUser(user); }
+  absl::Status DeleteUser(absl::string_view tenant_id, absl::string_view id) override {
+    return target_->DeleteUser(tenant_id, id);
+  }
+  absl::StatusOr<Preferences> GetPreferences(absl::string_view tenant_id,
+                                             absl::string_view user_id) override {
+    return target_->GetPreferences(tenant_id, user_id);
+  }
+  absl::Status SetPreferences(absl::string_view tenant_id, absl::string_view user_id,
+                              const Preferences& preferences) override {
+    return target_->SetPreferences(tenant_id, user_id, preferences);
+  }
+  absl::StatusOr<std::vector<Recipient>> GetRecipients(
+      absl::string_view tenant_id, absl::Span<const std::string> user_ids) override {
+    return target_->GetRecipients(tenant_id, user_ids);
+  }
   absl::Status Ping() override { return target_->Ping(); }
 
  private:

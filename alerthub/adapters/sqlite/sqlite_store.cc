@@ -619,6 +619,45 @@ class SqliteStoreImpl final : public SqliteStore {
     return tables_.ListDeliveries(tenant_id, filter, page);
   }
 
+  // TODO(rules): the rule, user and preference tables.
+  absl::StatusOr<CancelOutcome> CancelNotification(absl::string_view, absl::string_view,
+                                                   const CloudEvent&) override {
+    return absl::UnimplementedError("CancelNotification");
+  }
+  absl::Status CreateRule(const Rule&) override { return absl::UnimplementedError("rules"); }
+  absl::StatusOr<Rule> GetRule(absl::string_view, absl::string_view) override {
+    return absl::UnimplementedError("rules");
+  }
+  absl::StatusOr<std::vector<Rule>> ListRules(absl::string_view) override {
+    return absl::UnimplementedError("rules");
+  }
+  absl::Status UpdateRule(const Rule&) override { return absl::UnimplementedError("rules"); }
+  absl::Status DeleteRule(absl::string_view, absl::string_view) override {
+    return absl::UnimplementedError("rules");
+  }
+  absl::Status CreateUser(const User&) override { return absl::UnimplementedError("users"); }
+  absl::StatusOr<User> GetUser(absl::string_view, absl::string_view) override {
+    return absl::UnimplementedError("users");
+  }
+  absl::StatusOr<Page<User>> ListUsers(absl::string_view, const PageRequest&) override {
+    return absl::UnimplementedError("users");
+  }
+  absl::Status UpdateUser(const User&) override { return absl::UnimplementedError("users"); }
+  absl::Status DeleteUser(absl::string_view, absl::string_view) override {
+    return absl::UnimplementedError("users");
+  }
+  absl::StatusOr<Preferences> GetPreferences(absl::string_view, absl::string_view) override {
+    return absl::UnimplementedError("users");
+  }
+  absl::Status SetPreferences(absl::string_view, absl::string_view,
+                              const Preferences&) override {
+    return absl::UnimplementedError("users");
+  }
+  absl::StatusOr<std::vector<Recipient>> GetRecipients(
+      absl::string_view, absl::Span<const std::string>) override {
+    return absl::UnimplementedError("users");
+  }
+
   absl::StatusOr<std::unique_ptr<TaskQueue>> OpenTaskQueue() override {
     return sqlite_internal::NewSqliteTaskQueue(db_);
   }
