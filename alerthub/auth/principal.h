@@ -24,6 +24,8 @@ struct Principal {
   Role role = Role::kViewer;
   // Who, for audit logs: "apikey:<key id>" (later "user:<user id>").
   std::string subject;
+  // An owner of the bootstrap tenant: may manage other tenants.
+  bool platform_operator = false;
 
   bool operator==(const Principal& other) const = default;
 };

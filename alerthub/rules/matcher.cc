@@ -314,6 +314,10 @@ void CompileGroupBy(const std::vector<std::string>& names, absl::string_view pat
 
 }  // namespace
 
+bool TypeGlobMatches(absl::string_view glob, absl::string_view type) {
+  return rules_internal::TypeGlob(glob).Matches(type);
+}
+
 absl::StatusOr<GroupByField> ParseGroupByField(absl::string_view name) {
   if (name == "type") return GroupByField{.kind = GroupByField::Kind::kType, .tag_key = ""};
   if (name == "priority") {

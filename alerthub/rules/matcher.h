@@ -76,6 +76,10 @@ struct GroupByField {
   bool operator==(const GroupByField& other) const = default;
 };
 
+// Whether `type` matches `glob` as a rule's `match.type` does: `*` matches
+// any run of characters, everything else itself; "" matches every type.
+bool TypeGlobMatches(absl::string_view glob, absl::string_view type);
+
 // Parses one group_by entry ("type", "priority", "recipient", "tags.<key>").
 // kInvalidArgument naming the accepted forms otherwise.
 absl::StatusOr<GroupByField> ParseGroupByField(absl::string_view name);
