@@ -52,6 +52,10 @@ ABSL_FLAG(std::string, secrets_key_file, "",
 ABSL_FLAG(std::string, secrets_key, "",
           "The secrets key itself; prefer the environment variable ALERTHUB_SECRETS_KEY to "
           "the command line. Wins over --secrets_key_file.");
+ABSL_FLAG(std::string, bootstrap_key_file, "",
+          "On first start against an empty store, create tenant \"default\" with an owner "
+          "API key and write the key to this file (0600). Empty: no bootstrap (the all-in-one "
+          "uses <data_dir>/bootstrap-api-key).");
 ABSL_FLAG(int, delivery_workers, 4, "Concurrent sends per channel.");
 ABSL_FLAG(std::string, slack_api_url, "https://slack.com/api",
           "Slack Web API base URL (chat.postMessage).");
@@ -109,6 +113,8 @@ absl::StatusOr<AppOptions> ParseDaemonFlags(int argc, char** argv, absl::string_
   // whole of it.
   o.http.ws_idle_timeout = absl::Seconds(2 * absl::GetFlag(FLAGS_ws_ping_interval_s));
   o.shutdown_grace = absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s));
+
+  o.bootstrap_key_file = absl::GetFlag(FLAGS_bootstrap_key_file);
 
   DeliveryAppOptions& d = o.delivery;
   d.enabled = absl::GetFlag(FLAGS_deliver);

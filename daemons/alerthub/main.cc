@@ -38,7 +38,9 @@ int main(int argc, char** argv) {
   if (options->engine.store.empty()) {
     options->engine.store = absl::StrCat("sqlite://", data_dir, "/alerthub.db");
   }
-  options->bootstrap_key_file = absl::StrCat(data_dir, "/bootstrap-api-key");
+  if (options->bootstrap_key_file.empty()) {
+    options->bootstrap_key_file = absl::StrCat(data_dir, "/bootstrap-api-key");
+  }
   if (options->delivery.secrets_key_file.empty()) {
     // First start: a fresh key in the data dir (0600).
     options->delivery.secrets_key_file = absl::StrCat(data_dir, "/secrets.key");

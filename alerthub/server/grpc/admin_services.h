@@ -1,0 +1,77 @@
+// The admin API's gRPC services (alerthub/proto/admin.proto) over the
+// transport-free logic in alerthub/admin. Each call authenticates from the
+// request metadata (`x-api-key`, or `authorization: Bearer ...`) with the
+// same authenticator as the REST routes, then maps absl::Status to
+// canonical codes (grpc_status.h).
+//
+//   AdminGrpcServices services(authenticate, &api_keys_admin);
+//   builder.RegisterService(services.api_keys());
+#ifndef ALERTHUB_SERVER_GRPC_ADMIN_SERVICES_H_
+#define ALERTHUB_SERVER_GRPC_ADMIN_SERVICES_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "alerthub/admin/api_keys_admin.h"
+#include "alerthub/auth/principal.h"
+#include "alerthub/proto/admin.grpc.pb.h"
+
+namespace alerthub::server {
+
+// Verifies a request's credential: the values of its `x-api-key` and
+// `authorization` headers (or metadata), either possibly absent.
+using CredentialAuthenticator = std::function<absl::StatusOr<Principal>(
+    std::optional<std::string> x_api_key, std::optional<std::string> authorization)>;
+
+// The caller of a gRPC call, from its metadata.
+absl::StatusOr<Principal> AuthenticateCall(const CredentialAuthenticator& authenticate,
+                                           const grpc::ServerContext& context);
+
+class ApiKeyGrpcService final : public admin::v1::ApiKeyService::Service {
+ public:
+  // Both must outlive the service.
+  ApiKeyGrpcService(const CredentialAuthenticator* authenticate, ApiKeysAdmin* admin)
+      : authenticate_(authenticate), admin_(admin) {}
+
+  grpc::Status CreateApiKey(grpc::ServerContext* context,
+                            const admin::v1::CreateApiKeyRequest* request,
+                            admin::v1::CreateApiKeyResponse* response) override;
+  grpc::Status ListApiKeys(grpc::ServerContext* context,
+                           const admin::v1::ListApiKeysRequest* request,
+                           admin::v1::ListApiKeysResponse* response) override;
+  grpc::Status RevokeApiKey(grpc::ServerContext* context,
+                            const admin::v1::RevokeApiKeyRequest* request,
+                            admin::v1::ApiKey* response) override;
+
+ private:
+  const CredentialAuthenticator* const authenticate_;
+  ApiKeysAdmin* const admin_;
+};
+
+// A gRPC server with server reflection, serving `services` on
+// address:port (port 0 picks one; see port()).
+class GrpcServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
+      const std::string& address, int port, const std::vector<grpc::Service*>& services);
+  ~GrpcServer();  // Shutdown() then waits
+
+  int port() const { return port_; }
+  // Stops accepting calls and waits up to `grace` for running ones.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  GrpcServer() = default;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace alerthub::server
+
+#endif  // ALERTHUB_SERVER_GRPC_ADMIN_SERVICES_H_
