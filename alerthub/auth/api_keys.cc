@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "alerthub/common/crypto.h"
+#include "alerthub/common/status.h"
 #include "alerthub/common/uuid.h"
 
 namespace alerthub {
@@ -108,12 +109,12 @@ absl::Status CheckApiKeyFormat(absl::string_view token) {
 
 std::string HashApiKey(absl::string_view token) { return HexEncode(Sha256(token)); }
 
-absl::StatusOr<std::string> ExtractApiKey(std::optional<std::string> x_api_key_header,
-                                          std::optional<std::string> authorization_header,
-                                          std::optional<std::string> api_key_query) {
+absl::StatusOr<Credential> ExtractCredential(std::optional<std::string> x_api_key_header,
+                                             std::optional<std::string> authorization_header,
+                                             std::optional<std::string> api_key_query) {
   if (x_api_key_header.has_value()) {
     absl::string_view value = absl::StripAsciiWhitespace(*x_api_key_header);
-    if (!value.empty()) return std::string(value);
+    if (!value.empty()) return Credential{Credential::Kind::kApiKey, std::string(value)};
   }
   if (authorization_header.has_value()) {
     absl::string_view value = absl::StripAsciiWhitespace(*authorization_header);
@@ -130,20 +131,28 @@ absl::StatusOr<std::string> ExtractApiKey(std::optional<std::string> x_api_key_h
         return Unauthenticated("unsupported authorization scheme");
       }
       if (credential.empty()) return Unauthenticated("malformed authorization header");
-      if (!absl::StartsWith(credential, kApiKeyTokenPrefix)) {
-        // Seam for JWT access tokens (ARCHITECTURE §4, Auth): once they are
-        // verified, a non-`ahk_` Bearer credential goes to the JWT verifier
-        // instead of being refused here.
-        return Unauthenticated("unsupported bearer token");
-      }
-      return std::string(credential);
+      const Credential::Kind kind = absl::StartsWith(credential, kApiKeyTokenPrefix)
+                                        ? Credential::Kind::kApiKey
+                                        : Credential::Kind::kAccessToken;
+      return Credential{kind, std::string(credential)};
     }
   }
   if (api_key_query.has_value()) {
     absl::string_view value = absl::StripAsciiWhitespace(*api_key_query);
-    if (!value.empty()) return std::string(value);
+    if (!value.empty()) return Credential{Credential::Kind::kApiKey, std::string(value)};
   }
   return Unauthenticated("missing credentials");
+}
+
+absl::StatusOr<std::string> ExtractApiKey(std::optional<std::string> x_api_key_header,
+                                          std::optional<std::string> authorization_header,
+                                          std::optional<std::string> api_key_query) {
+  ALERTHUB_ASSIGN_OR_RETURN(Credential c,
+                            ExtractCredential(std::move(x_api_key_header),
+                                              std::move(authorization_header),
+                                              std::move(api_key_query)));
+  if (c.kind != Credential::Kind::kApiKey) return Unauthenticated("unsupported bearer token");
+  return std::move(c.token);
 }
 
 ApiKeyAuthenticator::ApiKeyAuthenticator(Store* store, ApiKeyAuthenticatorOptions options)

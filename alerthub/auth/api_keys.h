@@ -74,22 +74,33 @@ absl::Status CheckApiKeyFormat(absl::string_view token);
 // Lowercase hex SHA-256 of the whole token: what the Store keeps and looks up.
 std::string HashApiKey(absl::string_view token);
 
+// The credential of a request: an API key, or (a Bearer token that is not
+// `ahk_...`) a JWT access token for auth/jwt.h.
+struct Credential {
+  enum class Kind { kApiKey, kAccessToken };
+  Kind kind = Kind::kApiKey;
+  std::string token;
+};
+
 // The credential of a request, from (in this order of precedence) the
-// `X-API-Key` header, an `Authorization: Bearer ahk_...` header (the scheme
-// is case-insensitive) or the `api_key` query parameter, which browsers'
+// `X-API-Key` header, an `Authorization: Bearer ...` header (the scheme is
+// case-insensitive) or the `api_key` query parameter, which browsers'
 // WebSocket clients need because they cannot set headers (query strings end
 // up in access logs: prefer the headers everywhere else). Each argument is
 // the raw value, std::nullopt when absent; a value that is empty or only
 // whitespace counts as absent. Surrounding whitespace is removed. The token's
-// format is not checked here (Authenticate does).
+// format is not checked here (the authenticators do).
 //
 // kUnauthenticated with, and never echoing the credential:
 //   "missing credentials"                 none of the three is present;
 //   "unsupported authorization scheme"    Authorization is not Bearer;
-//   "malformed authorization header"      "Bearer" without a token;
-//   "unsupported bearer token"            a Bearer token that is not `ahk_`.
-// The last is where JWT access tokens will be accepted once they are
-// implemented; until then only API keys authenticate.
+//   "malformed authorization header"      "Bearer" without a token.
+absl::StatusOr<Credential> ExtractCredential(std::optional<std::string> x_api_key_header,
+                                             std::optional<std::string> authorization_header,
+                                             std::optional<std::string> api_key_query);
+
+// ExtractCredential() for callers that take API keys only: an access token
+// is kUnauthenticated "unsupported bearer token".
 absl::StatusOr<std::string> ExtractApiKey(std::optional<std::string> x_api_key_header,
                                           std::optional<std::string> authorization_header,
                                           std::optional<std::string> api_key_query);
