@@ -4,9 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "alerthub/adapters/sqlite/sqlite_store.h"
-#include "alerthub/common/uuid.h"
 #include "alerthub/testing/simulated_clock.h"
+#include "alerthub/testing/sqlite_fixture.h"
 #include "alerthub/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -23,23 +22,10 @@ using ::testing::StartsWith;
 class ApiKeysAdminTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    SqliteStoreOptions options;
-    options.path = ":memory:";
-    options.clock = &clock_;
-    ASSERT_OK_AND_ASSIGN(store_, OpenSqliteStore(options));
-    tenant_ = AddTenant("acme");
-    other_ = AddTenant("other");
-    auth_ = std::make_unique<ApiKeyAuthenticator>(store_.get());
-    admin_ = std::make_unique<ApiKeysAdmin>(store_.get(), auth_.get(), &clock_);
-  }
-
-  std::string AddTenant(const std::string& name) {
-    Tenant t;
-    t.id = NewUuidV7(clock_.Now());
-    t.name = name;
-    t.created_at = clock_.Now();
-    EXPECT_OK(store_->CreateTenant(t));
-    return t.id;
+    tenant_ = db_.tenant_id();
+    other_ = db_.AddTenant("other");
+    auth_ = std::make_unique<ApiKeyAuthenticator>(db_.store());
+    admin_ = std::make_unique<ApiKeysAdmin>(db_.store(), auth_.get(), &clock_);
   }
 
   Principal As(Role role, const std::string& tenant = "") const {
@@ -57,7 +43,7 @@ class ApiKeysAdminTest : public ::testing::Test {
   }
 
   SimulatedClock clock_;
-  std::unique_ptr<SqliteStore> store_;
+  ::alerthub::testing::SqliteFixture db_{&clock_};
   std::string tenant_, other_;
   std::unique_ptr<ApiKeyAuthenticator> auth_;
   std::unique_ptr<ApiKeysAdmin> admin_;

@@ -3,9 +3,8 @@
 #include <memory>
 #include <string>
 
-#include "alerthub/adapters/sqlite/sqlite_store.h"
-#include "alerthub/common/uuid.h"
 #include "alerthub/testing/simulated_clock.h"
+#include "alerthub/testing/sqlite_fixture.h"
 #include "alerthub/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -20,20 +19,9 @@ using ::testing::HasSubstr;
 class RequestAuthenticatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    SqliteStoreOptions options;
-    options.path = ":memory:";
-    options.clock = &clock_;
-    ASSERT_OK_AND_ASSIGN(store_, OpenSqliteStore(options));
-    Tenant t;
-    t.id = NewUuidV7(clock_.Now());
-    t.name = "acme";
-    t.created_at = clock_.Now();
-    ASSERT_OK(store_->CreateTenant(t));
-    tenant_ = t.id;
-    NewApiKey k = GenerateApiKey(t.id, "k", Role::kMember, clock_.Now());
-    ASSERT_OK(store_->CreateApiKey(k.record));
-    key_ = k.plaintext;
-    api_keys_ = std::make_unique<ApiKeyAuthenticator>(store_.get());
+    tenant_ = db_.tenant_id();
+    key_ = db_.AddApiKey(Role::kMember);
+    api_keys_ = std::make_unique<ApiKeyAuthenticator>(db_.store());
 
     static const std::string* pem = new std::string(GenerateRsaPrivateKeyPem(2048).value());
     ASSERT_OK_AND_ASSIGN(signer_, JwtSigner::FromPem(*pem, "k1"));
@@ -52,7 +40,7 @@ class RequestAuthenticatorTest : public ::testing::Test {
   }
 
   SimulatedClock clock_;
-  std::unique_ptr<SqliteStore> store_;
+  ::alerthub::testing::SqliteFixture db_{&clock_};
   std::string tenant_, key_;
   std::unique_ptr<ApiKeyAuthenticator> api_keys_;
   std::unique_ptr<JwtSigner> signer_;

@@ -66,9 +66,10 @@ absl::StatusOr<PageRequest> ToPageRequest(int32_t page_size, const std::string& 
 
 }  // namespace
 
-absl::StatusOr<Principal> AuthenticateCall(const CredentialAuthenticator& authenticate,
+absl::StatusOr<Principal> AuthenticateCall(const RequestAuthenticator& authenticator,
                                            const grpc::ServerContext& context) {
-  return authenticate(Metadata(context, "x-api-key"), Metadata(context, "authorization"));
+  return authenticator.Authenticate(Metadata(context, "x-api-key"),
+                                    Metadata(context, "authorization"), std::nullopt);
 }
 
 #define ALERTHUB_GRPC_ASSIGN_OR_RETURN(lhs, rexpr) \
@@ -81,7 +82,7 @@ absl::StatusOr<Principal> AuthenticateCall(const CredentialAuthenticator& authen
 grpc::Status ApiKeyGrpcService::CreateApiKey(grpc::ServerContext* context,
                                              const pb::CreateApiKeyRequest* request,
                                              pb::CreateApiKeyResponse* response) {
-  ALERTHUB_GRPC_ASSIGN_OR_RETURN(Principal who, AuthenticateCall(*authenticate_, *context));
+  ALERTHUB_GRPC_ASSIGN_OR_RETURN(Principal who, AuthenticateCall(*authenticator_, *context));
   ALERTHUB_GRPC_ASSIGN_OR_RETURN(Role role, FromProto(request->role(), "role"));
   ALERTHUB_GRPC_ASSIGN_OR_RETURN(ApiKeysAdmin::Created created,
                                  admin_->Create(who, request->name(), role));
@@ -93,7 +94,7 @@ grpc::Status ApiKeyGrpcService::CreateApiKey(grpc::ServerContext* context,
 grpc::Status ApiKeyGrpcService::ListApiKeys(grpc::ServerContext* context,
                                             const pb::ListApiKeysRequest* request,
                                             pb::ListApiKeysResponse* response) {
-  ALERTHUB_GRPC_ASSIGN_OR_RETURN(Principal who, AuthenticateCall(*authenticate_, *context));
+  ALERTHUB_GRPC_ASSIGN_OR_RETURN(Principal who, AuthenticateCall(*authenticator_, *context));
   ALERTHUB_GRPC_ASSIGN_OR_RETURN(PageRequest page,
                                  ToPageRequest(request->page_size(), request->page_token()));
   ALERTHUB_GRPC_ASSIGN_OR_RETURN(Page<ApiKey> keys, admin_->List(who, request->prefix(), page));
@@ -107,7 +108,7 @@ grpc::Status ApiKeyGrpcService::ListApiKeys(grpc::ServerContext* context,
 grpc::Status ApiKeyGrpcService::RevokeApiKey(grpc::ServerContext* context,
                                              const pb::RevokeApiKeyRequest* request,
                                              pb::ApiKey* response) {
-  ALERTHUB_GRPC_ASSIGN_OR_RETURN(Principal who, AuthenticateCall(*authenticate_, *context));
+  ALERTHUB_GRPC_ASSIGN_OR_RETURN(Principal who, AuthenticateCall(*authenticator_, *context));
   ALERTHUB_GRPC_ASSIGN_OR_RETURN(ApiKey key, admin_->Revoke(who, request->id()));
   ToProto(key, response);
   return grpc::Status::OK;

@@ -4,12 +4,11 @@
 // same authenticator as the REST routes, then maps absl::Status to
 // canonical codes (grpc_status.h).
 //
-//   AdminGrpcServices services(authenticate, &api_keys_admin);
-//   builder.RegisterService(services.api_keys());
+//   ApiKeyGrpcService api_keys(&request_authenticator, &api_keys_admin);
+//   ALERTHUB_ASSIGN_OR_RETURN(auto server, GrpcServer::Start("0.0.0.0", 9090, {&api_keys}));
 #ifndef ALERTHUB_SERVER_GRPC_ADMIN_SERVICES_H_
 #define ALERTHUB_SERVER_GRPC_ADMIN_SERVICES_H_
 
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,25 +17,22 @@
 
 #include "absl/status/statusor.h"
 #include "alerthub/admin/api_keys_admin.h"
+#include "alerthub/auth/credentials.h"
 #include "alerthub/auth/principal.h"
 #include "alerthub/proto/admin.grpc.pb.h"
 
 namespace alerthub::server {
 
-// Verifies a request's credential: the values of its `x-api-key` and
-// `authorization` headers (or metadata), either possibly absent.
-using CredentialAuthenticator = std::function<absl::StatusOr<Principal>(
-    std::optional<std::string> x_api_key, std::optional<std::string> authorization)>;
-
-// The caller of a gRPC call, from its metadata.
-absl::StatusOr<Principal> AuthenticateCall(const CredentialAuthenticator& authenticate,
+// The caller of a gRPC call, from its `x-api-key` or `authorization`
+// metadata.
+absl::StatusOr<Principal> AuthenticateCall(const RequestAuthenticator& authenticator,
                                            const grpc::ServerContext& context);
 
 class ApiKeyGrpcService final : public admin::v1::ApiKeyService::Service {
  public:
   // Both must outlive the service.
-  ApiKeyGrpcService(const CredentialAuthenticator* authenticate, ApiKeysAdmin* admin)
-      : authenticate_(authenticate), admin_(admin) {}
+  ApiKeyGrpcService(const RequestAuthenticator* authenticator, ApiKeysAdmin* admin)
+      : authenticator_(authenticator), admin_(admin) {}
 
   grpc::Status CreateApiKey(grpc::ServerContext* context,
                             const admin::v1::CreateApiKeyRequest* request,
@@ -49,7 +45,7 @@ class ApiKeyGrpcService final : public admin::v1::ApiKeyService::Service {
                             admin::v1::ApiKey* response) override;
 
  private:
-  const CredentialAuthenticator* const authenticate_;
+  const RequestAuthenticator* const authenticator_;
   ApiKeysAdmin* const admin_;
 };
 

@@ -5,11 +5,10 @@
 #include <memory>
 #include <string>
 
-#include "alerthub/adapters/sqlite/sqlite_store.h"
 #include "alerthub/auth/api_keys.h"
-#include "alerthub/common/uuid.h"
 #include "alerthub/proto/google/rpc/status.pb.h"
 #include "alerthub/testing/simulated_clock.h"
+#include "alerthub/testing/sqlite_fixture.h"
 #include "alerthub/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -24,37 +23,16 @@ using ::testing::StartsWith;
 class AdminGrpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    SqliteStoreOptions options;
-    options.path = ":memory:";
-    options.clock = &clock_;
-    ASSERT_OK_AND_ASSIGN(store_, OpenSqliteStore(options));
-    Tenant t;
-    t.id = NewUuidV7(clock_.Now());
-    t.name = "acme";
-    t.created_at = clock_.Now();
-    ASSERT_OK(store_->CreateTenant(t));
-    owner_key_ = AddKey(t.id, Role::kOwner);
-    member_key_ = AddKey(t.id, Role::kMember);
+    owner_key_ = db_.AddApiKey(Role::kOwner);
+    member_key_ = db_.AddApiKey(Role::kMember);
 
-    auth_ = std::make_unique<ApiKeyAuthenticator>(store_.get());
-    authenticate_ = [this](std::optional<std::string> x_api_key,
-                           std::optional<std::string> authorization) -> absl::StatusOr<Principal> {
-      absl::StatusOr<std::string> token =
-          ExtractApiKey(std::move(x_api_key), std::move(authorization), std::nullopt);
-      if (!token.ok()) return token.status();
-      return auth_->Authenticate(*token);
-    };
-    admin_ = std::make_unique<ApiKeysAdmin>(store_.get(), auth_.get(), &clock_);
-    service_ = std::make_unique<ApiKeyGrpcService>(&authenticate_, admin_.get());
+    auth_ = std::make_unique<ApiKeyAuthenticator>(db_.store());
+    credentials_ = std::make_unique<RequestAuthenticator>(auth_.get(), nullptr);
+    admin_ = std::make_unique<ApiKeysAdmin>(db_.store(), auth_.get(), &clock_);
+    service_ = std::make_unique<ApiKeyGrpcService>(credentials_.get(), admin_.get());
     ASSERT_OK_AND_ASSIGN(server_, GrpcServer::Start("127.0.0.1", 0, {service_.get()}));
     stub_ = pb::ApiKeyService::NewStub(grpc::CreateChannel(
         "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
-  }
-
-  std::string AddKey(const std::string& tenant, Role role) {
-    NewApiKey k = GenerateApiKey(tenant, "seed", role, clock_.Now());
-    EXPECT_OK(store_->CreateApiKey(k.record));
-    return k.plaintext;
   }
 
   std::unique_ptr<grpc::ClientContext> As(const std::string& key, bool bearer = false) {
@@ -68,10 +46,10 @@ class AdminGrpcTest : public ::testing::Test {
   }
 
   SimulatedClock clock_;
-  std::unique_ptr<SqliteStore> store_;
+  ::alerthub::testing::SqliteFixture db_{&clock_};
   std::string owner_key_, member_key_;
   std::unique_ptr<ApiKeyAuthenticator> auth_;
-  CredentialAuthenticator authenticate_;
+  std::unique_ptr<RequestAuthenticator> credentials_;
   std::unique_ptr<ApiKeysAdmin> admin_;
   std::unique_ptr<ApiKeyGrpcService> service_;
   std::unique_ptr<GrpcServer> server_;
