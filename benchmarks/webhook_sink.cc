@@ -1,8 +1,13 @@
-// webhook_sink: a local webhook receiver for the delivery benchmark. It
-// answers POSTs at once (200, or 500 for a chosen fraction), counts them, and
+// webhook_sink: a local webhook receiver for the delivery benchmarks
+// (benchmarks/load/delivery.py, benchmarks/load/alertmanager.py). It answers
+// POSTs at once (200, or 500 for a chosen fraction), counts them, and
 // records, per received notification, the time from its `created_at` to
-// arrival. GET /stats reports the counts and latency percentiles as JSON;
-// POST /reset clears them.
+// arrival. It also records the arrival time (Unix ns) of every item that
+// carries a benchmark id: an AlertHub notification's `data.bench_id`, or the
+// `bench_id` label of each alert of an Alertmanager webhook message
+// (`{"alerts": [{"labels": {...}}, ...]}`), so one sink times both systems.
+// GET /stats reports the counts and latency percentiles as JSON; GET
+// /arrivals the recorded ids ({"id": unix_ns, ...}); POST /reset clears them.
 //
 //   webhook_sink --port=9100 --fail_every=100   # every 100th request: 500
 #include <signal.h>
@@ -11,6 +16,7 @@
 #include <atomic>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -32,7 +38,20 @@ struct Stats {
   std::atomic<int64_t> failed{0};
   absl::Mutex mu;
   std::vector<double> latencies_ms ABSL_GUARDED_BY(mu);
+  // (bench id, arrival in Unix ns) per item that carried a bench id.
+  std::vector<std::pair<std::string, int64_t>> arrivals ABSL_GUARDED_BY(mu);
 };
+
+// The bench id of an AlertHub notification body or of one Alertmanager alert
+// (`field` is "data" or "labels"); empty when absent.
+std::string BenchId(const nlohmann::json& item, const char* field) {
+  if (!item.is_object()) return "";
+  auto f = item.find(field);
+  if (f == item.end() || !f->is_object()) return "";
+  auto id = f->find("bench_id");
+  if (id == f->end() || !id->is_string()) return "";
+  return id->get<std::string>();
+}
 
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -68,6 +87,20 @@ int main(int argc, char** argv) {
           r.status = 200;
           // Delivery latency: from the notification's created_at to now.
           nlohmann::json j = nlohmann::json::parse(req.body, nullptr, false);
+          const int64_t arrived_ns = absl::ToUnixNanos(absl::Now());
+          std::vector<std::string> ids;
+          if (std::string id = BenchId(j, "data"); !id.empty()) ids.push_back(std::move(id));
+          if (j.is_object() && j.contains("alerts") && j["alerts"].is_array()) {
+            for (const nlohmann::json& alert : j["alerts"]) {
+              if (std::string id = BenchId(alert, "labels"); !id.empty()) {
+                ids.push_back(std::move(id));
+              }
+            }
+          }
+          if (!ids.empty()) {
+            absl::MutexLock lock(&stats.mu);
+            for (std::string& id : ids) stats.arrivals.emplace_back(std::move(id), arrived_ns);
+          }
           if (j.is_object() && j.contains("created_at") && j["created_at"].is_string()) {
             absl::StatusOr<absl::Time> created =
                 alerthub::ParseRfc3339(j["created_at"].get<std::string>());
@@ -85,13 +118,16 @@ int main(int argc, char** argv) {
       "GET", "/stats",
       [](Request, ResponseWriter w) {
         std::vector<double> copy;
+        size_t items = 0;
         {
           absl::MutexLock lock(&stats.mu);
           copy = stats.latencies_ms;
+          items = stats.arrivals.size();
         }
         nlohmann::json j = {{"requests", stats.requests.load()},
                             {"failed", stats.failed.load()},
                             {"delivered", copy.size()},
+                            {"items", items},
                             {"latency_ms",
                              {{"p50", Percentile(copy, 0.50)},
                               {"p99", Percentile(copy, 0.99)},
@@ -104,6 +140,23 @@ int main(int argc, char** argv) {
       },
       {.blocking = false, .name = "/stats"});
   router.Add(
+      "GET", "/arrivals",
+      [](Request, ResponseWriter w) {
+        nlohmann::json j = nlohmann::json::object();
+        {
+          absl::MutexLock lock(&stats.mu);
+          for (const auto& [id, ns] : stats.arrivals) {
+            if (!j.contains(id)) j[id] = ns;  // the first arrival of each id
+          }
+        }
+        Response r;
+        r.status = 200;
+        r.headers.emplace_back("Content-Type", "application/json");
+        r.body = j.dump();
+        std::move(w).Send(std::move(r));
+      },
+      {.blocking = false, .name = "/arrivals"});
+  router.Add(
       "POST", "/reset",
       [](Request, ResponseWriter w) {
         stats.requests = 0;
@@ -111,6 +164,7 @@ int main(int argc, char** argv) {
         {
           absl::MutexLock lock(&stats.mu);
           stats.latencies_ms.clear();
+          stats.arrivals.clear();
         }
         Response r;
         r.status = 204;

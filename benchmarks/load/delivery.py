@@ -14,107 +14,15 @@ ALERTHUB_BIN and WEBHOOK_SINK_BIN name the binaries (default: built -c opt).
 """
 
 import argparse
-import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def bazel_bin():
-    out = subprocess.run([os.path.join(ROOT, "tools/bazel.sh"), "info", "-c", "opt", "bazel-bin"],
-                         cwd=ROOT, capture_output=True, text=True, check=True)
-    return out.stdout.strip()
-
-
-def http(method, url, body=None, headers=None, timeout=30):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        text = r.read()
-        return r.status, (json.loads(text) if text and r.headers.get_content_type().endswith("json") else None)
-
-
-def wait_ready(url, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except Exception:
-            time.sleep(0.05)
-    raise RuntimeError("not ready: " + url)
-
-
-def cpus():
-    n = os.cpu_count() or 1
-    if n >= 4:
-        return "0-%d" % (n // 2 - 1), "%d-%d" % (n // 2, n - 1)
-    if n >= 2:
-        return "0", "1"
-    return "0", "0"
-
-
-class Sink:
-    def __init__(self, binary, cpu, fail_every=0):
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            ["taskset", "-c", cpu, binary, "--port=%d" % self.port, "--fail_every=%d" % fail_every],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_ready("http://127.0.0.1:%d/stats" % self.port)
-
-    @property
-    def url(self):
-        return "http://127.0.0.1:%d/hook" % self.port
-
-    def stats(self):
-        return http("GET", "http://127.0.0.1:%d/stats" % self.port)[1]
-
-    def reset(self):
-        http("POST", "http://127.0.0.1:%d/reset" % self.port)
-
-    def close(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-
-class Daemon:
-    def __init__(self, binary, cpu, workers, work):
-        self.port = free_port()
-        self.data = os.path.join(work, "data-%d" % self.port)
-        self.proc = subprocess.Popen(
-            ["taskset", "-c", cpu, binary, "--data_dir=" + self.data, "--http_address=127.0.0.1",
-             "--http_port=%d" % self.port, "--rate_limit_enabled=false", "--access_log=false",
-             "--allow_private_networks", "--delivery_workers=%d" % workers],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "daemon.err"), "ab"))
-        wait_ready("http://127.0.0.1:%d/health/ready" % self.port)
-        with open(os.path.join(self.data, "bootstrap-api-key")) as f:
-            self.key = f.read().strip()
-
-    def api(self, method, path, body=None):
-        return http(method, "http://127.0.0.1:%d%s" % (self.port, path), body,
-                    {"X-API-Key": self.key})
-
-    def close(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+from _common import ROOT, Daemon, Sink, binaries, cpus, machine
 
 
 def wrk_rate(url, connections, duration, cpu):
@@ -160,15 +68,7 @@ def main():
     ap.add_argument("--wrk_seconds", type=int, default=5)
     args = ap.parse_args()
 
-    daemon_bin = os.environ.get("ALERTHUB_BIN")
-    sink_bin = os.environ.get("WEBHOOK_SINK_BIN")
-    if not daemon_bin or not sink_bin:
-        subprocess.run([os.path.join(ROOT, "tools/bazel.sh"), "build", "-c", "opt",
-                        "//daemons/alerthub", "//benchmarks:webhook_sink"],
-                       cwd=ROOT, check=True, capture_output=True)
-        b = bazel_bin()
-        daemon_bin = daemon_bin or os.path.join(b, "daemons/alerthub/alerthub")
-        sink_bin = sink_bin or os.path.join(b, "benchmarks/webhook_sink")
+    daemon_bin, sink_bin = binaries()
     server_cpu, load_cpu = cpus()
     work = tempfile.mkdtemp(prefix="alerthub-delivery-bench-")
     results = {"wrk": [], "ok": [], "ok_p50": [], "ok_p99": [], "fail": [], "fail_p99": []}
@@ -213,11 +113,10 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
     med = {k: statistics.median(v) for k, v in results.items()}
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     print()
-    print("machine: %d cores, %.0f GiB; server cpus %s, load/sink cpus %s; %d notifications, "
+    print("machine: %s; server cpus %s, load/sink cpus %s; %d notifications, "
           "%d webhook workers = %d wrk connections; median of %d runs"
-          % (os.cpu_count(), mem, server_cpu, load_cpu, args.notifications, args.workers,
+          % (machine(), server_cpu, load_cpu, args.notifications, args.workers,
              args.workers, args.runs))
     print()
     print("| scenario | rate (/s) | p50 accept->sink (ms) | p99 accept->sink (ms) | ratio |")

@@ -58,7 +58,7 @@ done
 accepted=$(curl -sf "http://127.0.0.1:$port/metrics" | sed -n 's/^alerthub_notifications_accepted_total \([0-9]*\)/\1/p')
 
 echo
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2); server cpus $server_cpus, wrk cpus $load_cpus"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, load average $(cut -d' ' -f1-3 /proc/loadavg); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2); server cpus $server_cpus, wrk cpus $load_cpus"
 echo "wrk -t1 -c$conns -d${duration}s, median of $runs runs; synchronous=FULL SQLite in $work"
 printf '| %-28s | %10s | %8s | %8s | %9s |\n' scenario "req/s" "p50 ms" "p99 ms" "p99.9 ms"
 printf '|%s|%s|%s|%s|%s|\n' "------------------------------" "------------" "----------" "----------" "-----------"

@@ -6,8 +6,13 @@ tenant, reports the daemon's RSS growth per connection, then submits M
 notifications and measures how many `notification.updated` messages reach
 the N clients per second (N x M deliveries in all).
 
-  benchmarks/load/ws_fanout.py --connections 10000 --notifications 20
-  benchmarks/load/ws_fanout.py --connections 50 --notifications 3     # smoke
+  benchmarks/load/ws_fanout.py --connections 10000 --notifications 20 --runs 3
+  benchmarks/load/ws_fanout.py --connections 50 --notifications 3 --runs 1   # smoke
+
+The daemon runs on the first half of the cores and this client on the
+second (`taskset`); each figure is the median of --runs runs, each against a
+fresh daemon. The open-file limit is raised to what --connections needs
+(the client holds one socket per connection, the daemon another).
 
 ALERTHUB_BIN names the daemon binary (default: built with -c opt).
 """
@@ -18,7 +23,7 @@ import os
 import resource
 import shutil
 import signal
-import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,26 +32,23 @@ import urllib.request
 
 import websockets
 
+from _common import cpus, free_port, machine, proc_status_kib
+
 
 def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    return proc_status_kib(pid, "VmRSS")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def raise_fd_limit():
+def raise_fd_limit(needed=0):
+    """Soft open-file limit up to the hard one, and both up to `needed` when
+    the hard limit is lower (possible as root, up to fs.nr_open)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    target = max(hard, needed) if hard != resource.RLIM_INFINITY else hard
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, target))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def daemon_binary():
@@ -60,21 +62,17 @@ def daemon_binary():
     return f"{out}/daemons/alerthub/alerthub"
 
 
-async def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--connections", type=int, default=10000)
-    ap.add_argument("--notifications", type=int, default=20)
-    args = ap.parse_args()
-    raise_fd_limit()
-
+async def one_run(args, binary, server_cpu, needed, errors):
     work = tempfile.mkdtemp()
     port = free_port()
     proc = subprocess.Popen(
-        [daemon_binary(), f"--data_dir={work}/data", "--http_address=127.0.0.1",
-         f"--http_port={port}", "--access_log=false", "--rate_limit_enabled=false",
+        ["taskset", "-c", server_cpu, binary, f"--data_dir={work}/data",
+         "--http_address=127.0.0.1", f"--http_port={port}", "--access_log=false",
+         "--rate_limit_enabled=false",
          # Only the accepted update per notification: fan-out, not delivery.
          "--deliver=false"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=raise_fd_limit)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: raise_fd_limit(needed))
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -93,7 +91,13 @@ async def main():
             batch = [websockets.connect(f"ws://127.0.0.1:{port}/api/v1/ws?api_key={key}",
                                         max_queue=None, ping_interval=None, open_timeout=60)
                      for _ in range(min(200, args.connections - i))]
-            sockets += await asyncio.gather(*batch)
+            opened = await asyncio.gather(*batch, return_exceptions=True)
+            sockets += [ws for ws in opened if not isinstance(ws, BaseException)]
+            failures = [e for e in opened if isinstance(e, BaseException)]
+            if failures:  # report how far the client got, and why it stopped
+                errors.append(f"{len(failures)} connects failed after {len(sockets)} opened: "
+                              f"{failures[0]!r}")
+                break
         open_s = time.monotonic() - opened_at
         await asyncio.sleep(1.0)
         rss_after = rss_kib(proc.pid)
@@ -134,15 +138,9 @@ async def main():
             t.cancel()
         await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
 
-        print(f"machine: {os.cpu_count()} cores; websockets {websockets.__version__}")
-        print(f"| metric | value |")
-        print(f"|---|---|")
-        print(f"| connections opened | {len(sockets)} in {open_s:.1f} s |")
-        print(f"| daemon RSS before / after | {rss_before / 1024:.1f} MiB / {rss_after / 1024:.1f} MiB |")
-        print(f"| RSS per idle connection | {per_conn:.1f} KiB |")
-        print(f"| updates delivered | {received} of {expected} |")
-        print(f"| fan-out rate | {received / elapsed:.0f} updates/s |")
-        return 0 if received == expected else 1
+        return {"opened": len(sockets), "open_s": open_s, "rss_before": rss_before,
+                "rss_after": rss_after, "per_conn": per_conn, "received": received,
+                "expected": expected, "rate": received / elapsed}
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -150,6 +148,48 @@ async def main():
         except subprocess.TimeoutExpired:
             proc.kill()
         shutil.rmtree(work, ignore_errors=True)
+
+
+async def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--connections", type=int, default=10000)
+    ap.add_argument("--notifications", type=int, default=20)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    needed = args.connections + 1024
+    limit = raise_fd_limit(needed)
+    server_cpu, load_cpu = cpus()
+    lo, _, hi = load_cpu.partition("-")
+    try:
+        os.sched_setaffinity(0, set(range(int(lo), int(hi or lo) + 1)))
+    except OSError:
+        pass
+    binary = daemon_binary()
+    load_before = machine()
+    errors = []
+    runs = [await one_run(args, binary, server_cpu, needed, errors) for _ in range(args.runs)]
+    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+    print()
+    print(f"machine: {load_before} (at start); {machine().split(', ', 2)[2]} (at end)")
+    print(f"python {sys.version.split()[0]}, websockets {websockets.__version__}, open-file "
+          f"limit {limit}; daemon cpus {server_cpu}, client cpus {load_cpu}; "
+          f"median of {args.runs} runs")
+    print()
+    print("| metric | value |")
+    print("| --- | --- |")
+    print(f"| connections opened | {med['opened']:.0f} of {args.connections} in "
+          f"{med['open_s']:.1f} s |")
+    print(f"| daemon RSS before / after | {med['rss_before'] / 1024:.1f} MiB / "
+          f"{med['rss_after'] / 1024:.1f} MiB |")
+    print(f"| RSS per idle connection | {med['per_conn']:.1f} KiB |")
+    print(f"| updates delivered | {med['received']:.0f} of {med['expected']:.0f} |")
+    print(f"| fan-out rate | {med['rate']:.0f} updates/s |")
+    for e in errors:
+        print(f"connection error: {e}")
+    print(f"RESULT connections={med['opened']:.0f} rss_per_conn_kib={med['per_conn']:.1f} "
+          f"updates_per_s={med['rate']:.0f}")
+    return 0 if not errors and all(r["received"] == r["expected"] for r in runs) else 1
 
 
 if __name__ == "__main__":
