@@ -9,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "alerthub/adapters/inproc/inproc_event_log.h"
 #include "alerthub/adapters/memory/memory_kv.h"
+#include "alerthub/adapters/postgres/postgres_store.h"
 #include "alerthub/adapters/sqlite/sqlite_store.h"
 #include "alerthub/adapters/kafka/kafka_event_log.h"
 #include "alerthub/adapters/rabbitmq/rabbitmq_task_queue.h"
@@ -87,6 +88,15 @@ struct Registry {
       return store->OpenTaskQueue();
     });
     // Distributed adapters (ARCHITECTURE §2).
+    for (const char* scheme : {"postgres", "postgresql"}) {
+      stores.Register(scheme, [](absl::string_view url, Clock* clock)
+                                  -> absl::StatusOr<std::unique_ptr<Store>> {
+        absl::StatusOr<PostgresStoreOptions> options = PostgresStoreOptionsFromUrl(url);
+        if (!options.ok()) return options.status();
+        options->clock = clock;
+        return OpenPostgresStore(*options);
+      });
+    }
     kvs.Register("redis", [](absl::string_view url, Clock* clock)
                               -> absl::StatusOr<std::unique_ptr<Kv>> {
       absl::StatusOr<RedisKvOptions> options = RedisKvOptionsFromUrl(url);

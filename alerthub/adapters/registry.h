@@ -8,6 +8,7 @@
 //
 // and the distributed ones (each header documents its URL's parameters):
 //
+//   store   postgres://user@host:port/db          postgres/postgres_store.h
 //   bus     kafka://host:port[,host:port...]     kafka/kafka_event_log.h
 //   queue   amqp://user:pw@host:port/vhost        rabbitmq/rabbitmq_task_queue.h
 //   kv      redis://[:pw@]host:port[/db]          redis/redis_kv.h

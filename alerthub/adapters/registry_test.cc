@@ -25,7 +25,7 @@ TEST(RegistryTest, UnknownSchemeNamesTheAcceptedOnes) {
   EXPECT_THAT(OpenStore("mongodb://localhost", nullptr),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("unsupported store URL \"mongodb://localhost\": "
-                                 "expected one of sqlite://")));
+                                 "expected one of postgres://, postgresql://, sqlite://")));
   EXPECT_THAT(OpenKv("memcached://x", nullptr),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("memory://")));
   EXPECT_THAT(OpenEventLog("nats://x"),
