@@ -51,13 +51,23 @@ bin=$(tools/bazel.sh info -c opt bazel-bin 2>/dev/null)
 step "build daemons, examples and benchmarks" \
   tools/bazel.sh build -c opt //daemons/... //examples/... //benchmarks/... //bindings/python:_alerthub.so \
   //alerthub/adapters/sqlite:sqlite_store_benchmark //alerthub/server/metrics:metrics_benchmark \
-  //alerthub/delivery:delivery_benchmark
+  //alerthub/delivery:delivery_benchmark //alerthub/rules:rules_benchmark //benchmarks:micro_benchmark
 
 # 3. End to end against the real daemon (real HTTP and WebSocket clients).
 echo "== end-to-end suite (pytest)"
 ALERTHUB_BIN="$bin/daemons/alerthub/alerthub" /usr/bin/python3 -m pytest tests/e2e -q \
   -p no:cacheprovider --junitxml="$work/e2e.xml"
 e2e_rc=$?
+
+# 3b. [distributed suite] Two alerthub-router and two alerthub-integrations
+# on the servers of step 1b (Redis, RabbitMQ, Kafka; PostgreSQL or SQLite),
+# 5,000 notifications, then faults (tests/distributed/README.md). Skips,
+# saying so, when the services did not start (ALERTHUB_TEST_*_URL unset).
+echo "== distributed suite (pytest)"
+ALERTHUB_DIST_BIN_DIR="$bin" /usr/bin/python3 -m pytest tests/distributed -q \
+  -p no:cacheprovider --junitxml="$work/distributed.xml"
+distributed_rc=$?
+# [end distributed suite]
 
 # 4. Examples, as a user runs them.
 step "example: embedded client" \
@@ -90,14 +100,24 @@ step "benchmark smoke: sqlite store" \
   "$bin/alerthub/adapters/sqlite/sqlite_store_benchmark" --benchmark_min_time=0.01
 step "benchmark smoke: metrics" "$bin/alerthub/server/metrics/metrics_benchmark" --benchmark_min_time=0.01
 step "benchmark smoke: delivery" "$bin/alerthub/delivery/delivery_benchmark" --benchmark_min_time=0.01
+step "benchmark smoke: rules" "$bin/alerthub/rules/rules_benchmark" --benchmark_min_time=0.01 \
+  --benchmark_filter='/(10|1000)$'
+step "benchmark smoke: micro (token bucket, dedup, parse, templates)" \
+  "$bin/benchmarks/micro_benchmark" --benchmark_min_time=0.01
+step "benchmark smoke: micro table" /usr/bin/python3 benchmarks/micro_table.py \
+  "$bin/benchmarks/micro_benchmark" --repetitions 1 --min_time 0.01 -- --benchmark_filter=Baseline
 export ALERTHUB_BIN="$bin/daemons/alerthub/alerthub"
 step "benchmark smoke: ingest (wrk)" benchmarks/load/ingest.sh 1 8 1
-step "benchmark smoke: websocket fan-out" benchmarks/load/ws_fanout.py --connections 20 --notifications 2
+step "benchmark smoke: websocket fan-out" benchmarks/load/ws_fanout.py --connections 20 --notifications 2 \
+  --runs 1
 step "benchmark smoke: delivery to a webhook sink" env WEBHOOK_SINK_BIN="$bin/benchmarks/webhook_sink" \
   /usr/bin/python3 benchmarks/load/delivery.py --notifications 200 --workers 4 --runs 1 --wrk_seconds 1
+step "benchmark smoke: side by side with Alertmanager" env WEBHOOK_SINK_BIN="$bin/benchmarks/webhook_sink" \
+  /usr/bin/python3 benchmarks/load/alertmanager.py --events 50 --runs 1 --timeout 60
 
 [ $bazel_test_ok -eq 1 ] || echo "bazel test reported failures" >&2
 python3 tools/test_summary.py --testlogs "$testlogs" --junit "$work/e2e.xml:$e2e_rc" \
+  --junit "$work/distributed.xml:$distributed_rc" \
   --junit "$work/python.xml:$python_rc" \
   --script-steps "$script_steps" --failed-steps "$failed_steps" \
   --bazel-ok "$bazel_test_ok"
