@@ -74,7 +74,10 @@ struct NotificationPage {
 
 // A pending outbox message claimed for publication.
 struct OutboxRecord {
-  int64_t seq = 0;   // increasing commit order
+  // Increasing in insertion order. Rows of concurrent transactions may
+  // commit out of seq order (PostgreSQL sequences), which only reorders
+  // publication.
+  int64_t seq = 0;
   std::string topic;
   std::string key;   // notification id
   std::string payload;
@@ -370,14 +373,16 @@ class Store {
   // kAccepted). kNotFound when absent or another tenant's;
   // kFailedPrecondition when it is final already, or when a delivery of it
   // has been claimed or attempted (sending, delivered, failed, or pending
-  // with attempts > 0).
+  // or held with attempts > 0).
   virtual absl::StatusOr<CancelOutcome> CancelNotification(absl::string_view tenant_id,
                                                            absl::string_view id,
                                                            const CloudEvent& event) = 0;
 
   // --- Rules -----------------------------------------------------------------
-  // Stored as given (callers validate with RuleFromRequestJson). kAlreadyExists
-  // when the id is taken; kNotFound when the tenant does not exist.
+  // Stored as given (callers validate with RuleFromRequestJson and keep a
+  // tenant within StoreLimits::kMaxRulesPerTenant; a store may also refuse
+  // a rule beyond it with kResourceExhausted). kAlreadyExists when the id is
+  // taken; kNotFound when the tenant does not exist.
   virtual absl::Status CreateRule(const Rule& rule) = 0;
   // kNotFound when absent or another tenant's.
   virtual absl::StatusOr<Rule> GetRule(absl::string_view tenant_id, absl::string_view id) = 0;

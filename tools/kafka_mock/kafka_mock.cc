@@ -8,7 +8,9 @@
 //
 // Prints "bootstrap 127.0.0.1:PORT" on stdout once the cluster listens (and
 // writes "127.0.0.1:PORT" to --bootstrap_file, atomically), then runs until
-// SIGINT or SIGTERM. The mock picks its own port: librdkafka 2.0 has no way
+// SIGINT or SIGTERM. SIGUSR1 takes every broker down (open connections are
+// dropped, new ones refused) and SIGUSR2 brings them back on the same port
+// with their data: a broker restart as clients see it, for fault tests. The mock picks its own port: librdkafka 2.0 has no way
 // to choose it. By default it creates AlertHub's topics with the partition
 // counts of ARCHITECTURE §4; other topics are created on first use with the
 // mock's default of 4 partitions.
@@ -71,6 +73,8 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGUSR1);
+  sigaddset(&stop_signals, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   // The mock cluster runs on the threads of a client instance; this handle
@@ -105,7 +109,14 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   int signal = 0;
-  sigwait(&stop_signals, &signal);
+  while (sigwait(&stop_signals, &signal) == 0 && (signal == SIGUSR1 || signal == SIGUSR2)) {
+    const bool up = signal == SIGUSR2;
+    rd_kafka_resp_err_t err = up ? rd_kafka_mock_broker_set_up(cluster, -1)
+                                 : rd_kafka_mock_broker_set_down(cluster, -1);
+    std::printf("brokers %s%s\n", up ? "up" : "down",
+                err == RD_KAFKA_RESP_ERR_NO_ERROR ? "" : " (failed)");
+    std::fflush(stdout);
+  }
 
   rd_kafka_mock_cluster_destroy(cluster);
   rd_kafka_destroy(rk);
