@@ -72,46 +72,70 @@ absl::StatusOr<Principal> AuthenticateCall(const RequestAuthenticator& authentic
                                     Metadata(context, "authorization"), std::nullopt);
 }
 
-#define ALERTHUB_GRPC_ASSIGN_OR_RETURN(lhs, rexpr) \
-  ALERTHUB_GRPC_ASSIGN_OR_RETURN_IMPL_(ALERTHUB_STATUS_CONCAT_(grpc_r_, __LINE__), lhs, rexpr)
-#define ALERTHUB_GRPC_ASSIGN_OR_RETURN_IMPL_(r, lhs, rexpr) \
-  auto r = (rexpr);                                         \
-  if (!r.ok()) return ToGrpcStatus(r.status());             \
-  lhs = *std::move(r)
+absl::Status ApiKeyOperations::Create(const Principal& who, const pb::CreateApiKeyRequest& request,
+                                      pb::CreateApiKeyResponse* response) {
+  ALERTHUB_ASSIGN_OR_RETURN(Role role, FromProto(request.role(), "role"));
+  ALERTHUB_ASSIGN_OR_RETURN(ApiKeysAdmin::Created created,
+                            admin_->Create(who, request.name(), role));
+  ToProto(created.key, response->mutable_api_key());
+  response->set_plaintext(created.plaintext);
+  return absl::OkStatus();
+}
+
+absl::Status ApiKeyOperations::List(const Principal& who, const pb::ListApiKeysRequest& request,
+                                    pb::ListApiKeysResponse* response) {
+  ALERTHUB_ASSIGN_OR_RETURN(PageRequest page,
+                            ToPageRequest(request.page_size(), request.page_token()));
+  ALERTHUB_ASSIGN_OR_RETURN(Page<ApiKey> keys, admin_->List(who, request.prefix(), page));
+  for (const ApiKey& k : keys.items) ToProto(k, response->add_api_keys());
+  if (keys.has_more && !keys.items.empty()) {
+    response->set_next_page_token(EncodeListCursor(keys.items.back().id));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApiKeyOperations::Revoke(const Principal& who, const pb::RevokeApiKeyRequest& request,
+                                      pb::ApiKey* response) {
+  ALERTHUB_ASSIGN_OR_RETURN(ApiKey key, admin_->Revoke(who, request.id()));
+  ToProto(key, response);
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Authenticates the call, then runs `op` for the caller.
+template <typename Op>
+grpc::Status Serve(const RequestAuthenticator& authenticator, const grpc::ServerContext& context,
+                   Op op) {
+  absl::StatusOr<Principal> who = AuthenticateCall(authenticator, context);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  return ToGrpcStatus(op(*who));
+}
+
+}  // namespace
 
 grpc::Status ApiKeyGrpcService::CreateApiKey(grpc::ServerContext* context,
                                              const pb::CreateApiKeyRequest* request,
                                              pb::CreateApiKeyResponse* response) {
-  ALERTHUB_GRPC_ASSIGN_OR_RETURN(Principal who, AuthenticateCall(*authenticator_, *context));
-  ALERTHUB_GRPC_ASSIGN_OR_RETURN(Role role, FromProto(request->role(), "role"));
-  ALERTHUB_GRPC_ASSIGN_OR_RETURN(ApiKeysAdmin::Created created,
-                                 admin_->Create(who, request->name(), role));
-  ToProto(created.key, response->mutable_api_key());
-  response->set_plaintext(created.plaintext);
-  return grpc::Status::OK;
+  return Serve(*authenticator_, *context, [&](const Principal& who) {
+    return operations_->Create(who, *request, response);
+  });
 }
 
 grpc::Status ApiKeyGrpcService::ListApiKeys(grpc::ServerContext* context,
                                             const pb::ListApiKeysRequest* request,
                                             pb::ListApiKeysResponse* response) {
-  ALERTHUB_GRPC_ASSIGN_OR_RETURN(Principal who, AuthenticateCall(*authenticator_, *context));
-  ALERTHUB_GRPC_ASSIGN_OR_RETURN(PageRequest page,
-                                 ToPageRequest(request->page_size(), request->page_token()));
-  ALERTHUB_GRPC_ASSIGN_OR_RETURN(Page<ApiKey> keys, admin_->List(who, request->prefix(), page));
-  for (const ApiKey& k : keys.items) ToProto(k, response->add_api_keys());
-  if (keys.has_more && !keys.items.empty()) {
-    response->set_next_page_token(EncodeListCursor(keys.items.back().id));
-  }
-  return grpc::Status::OK;
+  return Serve(*authenticator_, *context, [&](const Principal& who) {
+    return operations_->List(who, *request, response);
+  });
 }
 
 grpc::Status ApiKeyGrpcService::RevokeApiKey(grpc::ServerContext* context,
                                              const pb::RevokeApiKeyRequest* request,
                                              pb::ApiKey* response) {
-  ALERTHUB_GRPC_ASSIGN_OR_RETURN(Principal who, AuthenticateCall(*authenticator_, *context));
-  ALERTHUB_GRPC_ASSIGN_OR_RETURN(ApiKey key, admin_->Revoke(who, request->id()));
-  ToProto(key, response);
-  return grpc::Status::OK;
+  return Serve(*authenticator_, *context, [&](const Principal& who) {
+    return operations_->Revoke(who, *request, response);
+  });
 }
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(

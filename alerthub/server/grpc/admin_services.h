@@ -4,7 +4,8 @@
 // same authenticator as the REST routes, then maps absl::Status to
 // canonical codes (grpc_status.h).
 //
-//   ApiKeyGrpcService api_keys(&request_authenticator, &api_keys_admin);
+//   ApiKeyOperations operations(&api_keys_admin);
+//   ApiKeyGrpcService api_keys(&request_authenticator, &operations);
 //   ALERTHUB_ASSIGN_OR_RETURN(auto server, GrpcServer::Start("0.0.0.0", 9090, {&api_keys}));
 #ifndef ALERTHUB_SERVER_GRPC_ADMIN_SERVICES_H_
 #define ALERTHUB_SERVER_GRPC_ADMIN_SERVICES_H_
@@ -28,11 +29,29 @@ namespace alerthub::server {
 absl::StatusOr<Principal> AuthenticateCall(const RequestAuthenticator& authenticator,
                                            const grpc::ServerContext& context);
 
+// ApiKeyService's operations on its protobuf messages for an
+// authenticated caller: what the gRPC service and the REST mapping
+// (admin_rest.h) both run, so the two cannot drift apart.
+class ApiKeyOperations {
+ public:
+  explicit ApiKeyOperations(ApiKeysAdmin* admin) : admin_(admin) {}
+
+  absl::Status Create(const Principal& who, const admin::v1::CreateApiKeyRequest& request,
+                      admin::v1::CreateApiKeyResponse* response);
+  absl::Status List(const Principal& who, const admin::v1::ListApiKeysRequest& request,
+                    admin::v1::ListApiKeysResponse* response);
+  absl::Status Revoke(const Principal& who, const admin::v1::RevokeApiKeyRequest& request,
+                      admin::v1::ApiKey* response);
+
+ private:
+  ApiKeysAdmin* const admin_;
+};
+
 class ApiKeyGrpcService final : public admin::v1::ApiKeyService::Service {
  public:
   // Both must outlive the service.
-  ApiKeyGrpcService(const RequestAuthenticator* authenticator, ApiKeysAdmin* admin)
-      : authenticator_(authenticator), admin_(admin) {}
+  ApiKeyGrpcService(const RequestAuthenticator* authenticator, ApiKeyOperations* operations)
+      : authenticator_(authenticator), operations_(operations) {}
 
   grpc::Status CreateApiKey(grpc::ServerContext* context,
                             const admin::v1::CreateApiKeyRequest* request,
@@ -46,7 +65,7 @@ class ApiKeyGrpcService final : public admin::v1::ApiKeyService::Service {
 
  private:
   const RequestAuthenticator* const authenticator_;
-  ApiKeysAdmin* const admin_;
+  ApiKeyOperations* const operations_;
 };
 
 // A gRPC server with server reflection, serving `services` on

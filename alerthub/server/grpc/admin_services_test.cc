@@ -29,7 +29,8 @@ class AdminGrpcTest : public ::testing::Test {
     auth_ = std::make_unique<ApiKeyAuthenticator>(db_.store());
     credentials_ = std::make_unique<RequestAuthenticator>(auth_.get(), nullptr);
     admin_ = std::make_unique<ApiKeysAdmin>(db_.store(), auth_.get(), &clock_);
-    service_ = std::make_unique<ApiKeyGrpcService>(credentials_.get(), admin_.get());
+    operations_ = std::make_unique<ApiKeyOperations>(admin_.get());
+    service_ = std::make_unique<ApiKeyGrpcService>(credentials_.get(), operations_.get());
     ASSERT_OK_AND_ASSIGN(server_, GrpcServer::Start("127.0.0.1", 0, {service_.get()}));
     stub_ = pb::ApiKeyService::NewStub(grpc::CreateChannel(
         "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
@@ -51,6 +52,7 @@ class AdminGrpcTest : public ::testing::Test {
   std::unique_ptr<ApiKeyAuthenticator> auth_;
   std::unique_ptr<RequestAuthenticator> credentials_;
   std::unique_ptr<ApiKeysAdmin> admin_;
+  std::unique_ptr<ApiKeyOperations> operations_;
   std::unique_ptr<ApiKeyGrpcService> service_;
   std::unique_ptr<GrpcServer> server_;
   std::unique_ptr<pb::ApiKeyService::Stub> stub_;
