@@ -132,3 +132,45 @@ def test_server_reflection_lists_the_admin_services(pb, admin):
     responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
     names = [s.name for r in responses for s in r.list_services_response.service]
     assert "alerthub.admin.v1.ApiKeyService" in names
+
+
+def test_the_rest_mapping_serves_the_same_operations(pb, admin):
+    admin_pb2, admin_pb2_grpc, _, _, _ = pb
+    d, channel = admin
+    owner = {"X-API-Key": d.api_key}
+    r = requests.post(d.base_url + "/api/v1/api-keys", headers=owner,
+                      json={"name": "from rest", "role": "ROLE_VIEWER"})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["plaintext"].startswith("ahk_")
+    key = body["api_key"]
+    assert key["role"] == "ROLE_VIEWER" and key["name"] == "from rest"
+    assert key["create_time"].endswith("Z")
+
+    # What REST made, gRPC sees (and the other way round).
+    listed = admin_pb2_grpc.ApiKeyServiceStub(channel).ListApiKeys(
+        admin_pb2.ListApiKeysRequest(prefix=key["prefix"]), metadata=md(d.api_key))
+    assert [k.id for k in listed.api_keys] == [key["id"]]
+    r = requests.get(d.base_url + "/api/v1/api-keys", headers=owner,
+                     params={"prefix": key["prefix"], "page_size": "10"})
+    assert r.status_code == 200, r.text
+    assert [k["id"] for k in r.json()["api_keys"]] == [key["id"]]
+
+    # A viewer may not manage keys: 403 problem+json.
+    r = requests.get(d.base_url + "/api/v1/api-keys", headers={"X-API-Key": body["plaintext"]})
+    assert r.status_code == 403, r.text
+    assert r.headers["Content-Type"] == "application/problem+json"
+
+    r = requests.delete(d.base_url + "/api/v1/api-keys/" + key["id"], headers=owner)
+    assert r.status_code == 200, r.text
+    assert "revoke_time" in r.json()
+    r = requests.get(d.base_url + "/api/v1/api-keys", headers={"X-API-Key": body["plaintext"]})
+    assert r.status_code == 401
+
+    # Bad bodies name what is wrong.
+    r = requests.post(d.base_url + "/api/v1/api-keys", headers=owner,
+                      json={"name": "x", "role": "ROLE_MEMBER", "colour": "red"})
+    assert r.status_code == 422, r.text
+    r = requests.post(d.base_url + "/api/v1/api-keys", headers=owner, json={"role": "ROLE_MEMBER"})
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["name"]
