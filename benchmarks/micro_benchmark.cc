@@ -140,7 +140,8 @@ void BM_MemoryKvTakeTokens(benchmark::State& state) {
 BENCHMARK(BM_MemoryKvTakeTokens)->Threads(1)->Threads(2);
 
 // What a request pays: RateLimiter::Check on memory:// — the tenant bucket
-// and the (tenant, endpoint) bucket, both taken (two TakeTokens plus keys).
+// and the (tenant, endpoint) bucket, both taken (keys built, then one
+// TwoBucketTaker call; on a Kv without it, two TakeTokens calls).
 void BM_RateLimiterCheck(benchmark::State& state) {
   static Kv* kv = NewMemoryKv().release();
   static RateLimiter* limiter =

@@ -19,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "alerthub/common/status.h"
 #include "alerthub/ports/kv.h"
+#include "alerthub/ratelimit/token_bucket.h"
 
 namespace alerthub {
 
@@ -54,7 +55,15 @@ class RateLimiter {
   int64_t fail_open_count() const { return fail_open_count_.load(); }
 
  private:
+  // Takes `cost` from the endpoint bucket and then the tenant bucket, from
+  // both or neither (see TwoBucketTaker): in one call when the Kv can,
+  // otherwise as two or three TakeTokens calls.
+  absl::StatusOr<TwoBucketDecision> TakeFromBoth(absl::string_view endpoint_key,
+                                                 absl::string_view tenant_key,
+                                                 const TokenBucketSpec& tenant_spec, double cost);
+
   Kv* const kv_;
+  TwoBucketTaker* const two_buckets_;  // kv_'s two-bucket capability, or nullptr
   const RateLimitOptions options_;
   std::atomic<int64_t> fail_open_count_{0};
 };

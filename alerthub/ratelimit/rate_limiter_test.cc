@@ -1,5 +1,9 @@
 #include "alerthub/ratelimit/rate_limiter.h"
 
+#include <memory>
+#include <optional>
+#include <string>
+
 #include "alerthub/adapters/memory/memory_kv.h"
 #include "alerthub/testing/simulated_clock.h"
 #include "alerthub/testing/status_matchers.h"
@@ -38,14 +42,70 @@ class DownKv : public Kv {
   absl::Status Ping() override { return absl::UnavailableError("down"); }
 };
 
-class RateLimiterTest : public ::testing::Test {
- protected:
-  SimulatedClock clock_;
-  std::unique_ptr<Kv> kv_ = NewMemoryKv({.clock = &clock_});
+// Forwards every call to another Kv and hides any capability beyond the Kv
+// port (TwoBucketTaker), as a remote adapter without it would: the limiter
+// then makes its TakeTokens calls one by one.
+class PortOnlyKv : public Kv {
+ public:
+  explicit PortOnlyKv(Kv* kv) : kv_(kv) {}
+  absl::StatusOr<TokenBucketDecision> TakeTokens(absl::string_view key,
+                                                 const TokenBucketSpec& spec,
+                                                 double cost) override {
+    return kv_->TakeTokens(key, spec, cost);
+  }
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) override {
+    return kv_->Get(key);
+  }
+  absl::Status Set(absl::string_view key, absl::string_view value,
+                   absl::Duration ttl) override {
+    return kv_->Set(key, value, ttl);
+  }
+  absl::StatusOr<std::optional<std::string>> SetIfAbsent(absl::string_view key,
+                                                         absl::string_view value,
+                                                         absl::Duration ttl) override {
+    return kv_->SetIfAbsent(key, value, ttl);
+  }
+  absl::Status Delete(absl::string_view key) override { return kv_->Delete(key); }
+  absl::Status Publish(absl::string_view channel, absl::string_view message) override {
+    return kv_->Publish(channel, message);
+  }
+  absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(absl::string_view channel,
+                                                          MessageHandler handler) override {
+    return kv_->Subscribe(channel, std::move(handler));
+  }
+  absl::Status Ping() override { return kv_->Ping(); }
+
+ private:
+  Kv* const kv_;
 };
 
-TEST_F(RateLimiterTest, TenantBucketLimitsAcrossEndpoints) {
-  RateLimiter limiter(kv_.get(), {.tenant = {.rate_per_second = 1, .burst = 3},
+// Every test runs twice: on memory:// itself, whose TwoBucketTaker takes both
+// buckets in one call, and through PortOnlyKv, where the limiter takes them
+// with separate TakeTokens calls; the outcomes must be the same.
+class RateLimiterTest : public ::testing::TestWithParam<bool> {
+ protected:
+  // The Kv the limiter under test uses.
+  Kv* kv() { return GetParam() ? static_cast<Kv*>(&port_only_) : memory_.get(); }
+
+  SimulatedClock clock_;
+  std::unique_ptr<Kv> memory_ = NewMemoryKv({.clock = &clock_});
+  PortOnlyKv port_only_{memory_.get()};
+};
+
+INSTANTIATE_TEST_SUITE_P(Paths, RateLimiterTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "SeparateCalls" : "TwoBucketTaker";
+                         });
+
+TEST(RateLimiterPathTest, MemoryKvTakesBothBucketsInOneCall) {
+  std::unique_ptr<Kv> kv = NewMemoryKv();
+  EXPECT_NE(dynamic_cast<TwoBucketTaker*>(kv.get()), nullptr);
+  PortOnlyKv port_only(kv.get());
+  EXPECT_EQ(dynamic_cast<TwoBucketTaker*>(static_cast<Kv*>(&port_only)), nullptr);
+}
+
+TEST_P(RateLimiterTest, TenantBucketLimitsAcrossEndpoints) {
+  RateLimiter limiter(kv(), {.tenant = {.rate_per_second = 1, .burst = 3},
                                   .endpoint = {.rate_per_second = 100, .burst = 100}});
   ASSERT_OK(limiter.Check("t1", "submit", 2).status());
   ASSERT_OK_AND_ASSIGN(RateLimitInfo info, limiter.Check("t1", "batch", 1));
@@ -62,8 +122,8 @@ TEST_F(RateLimiterTest, TenantBucketLimitsAcrossEndpoints) {
   EXPECT_OK(limiter.Check("t2", "submit", 1).status());
 }
 
-TEST_F(RateLimiterTest, EndpointBucketLimitsOneEndpoint) {
-  RateLimiter limiter(kv_.get(), {.tenant = {.rate_per_second = 100, .burst = 100},
+TEST_P(RateLimiterTest, EndpointBucketLimitsOneEndpoint) {
+  RateLimiter limiter(kv(), {.tenant = {.rate_per_second = 100, .burst = 100},
                                   .endpoint = {.rate_per_second = 1, .burst = 1}});
   ASSERT_OK(limiter.Check("t1", "batch", 1).status());
   EXPECT_THAT(limiter.Check("t1", "batch", 1),
@@ -74,8 +134,8 @@ TEST_F(RateLimiterTest, EndpointBucketLimitsOneEndpoint) {
   EXPECT_OK(limiter.Check("t1", "batch", 1).status());
 }
 
-TEST_F(RateLimiterTest, DeniedByTenantRefundsTheEndpoint) {
-  RateLimiter limiter(kv_.get(), {.tenant = {.rate_per_second = 1, .burst = 1},
+TEST_P(RateLimiterTest, DeniedByTenantRefundsTheEndpoint) {
+  RateLimiter limiter(kv(), {.tenant = {.rate_per_second = 1, .burst = 1},
                                   .endpoint = {.rate_per_second = 1, .burst = 2}});
   ASSERT_OK(limiter.Check("t1", "submit", 1).status());
   EXPECT_THAT(limiter.Check("t1", "submit", 1),
@@ -86,20 +146,46 @@ TEST_F(RateLimiterTest, DeniedByTenantRefundsTheEndpoint) {
   ASSERT_OK_AND_ASSIGN(RateLimitInfo info, limiter.Check("t1", "submit", 1));
   EXPECT_EQ(info.remaining, 0);  // the tenant bucket is the tighter one
   ASSERT_OK_AND_ASSIGN(TokenBucketDecision d,
-                       kv_->TakeTokens("rl:e:t1:submit", {.rate_per_second = 1, .burst = 2}, 0));
+                       kv()->TakeTokens("rl:e:t1:submit", {.rate_per_second = 1, .burst = 2}, 0));
   EXPECT_NEAR(d.remaining, 1, 1e-9);
 }
 
-TEST_F(RateLimiterTest, TenantOverrideReplacesDefault) {
-  RateLimiter limiter(kv_.get(), {.tenant = {.rate_per_second = 1, .burst = 1}});
+TEST_P(RateLimiterTest, LongTenantIdsAndEndpointsKeepTheirKeys) {
+  // Keys too long for the limiter's inline key buffer.
+  const std::string tenant(300, 't');
+  const std::string endpoint(200, 'e');
+  RateLimiter limiter(kv(), {.tenant = {.rate_per_second = 1, .burst = 5},
+                             .endpoint = {.rate_per_second = 1, .burst = 3}});
+  ASSERT_OK(limiter.Check(tenant, endpoint, 1).status());
+  ASSERT_OK_AND_ASSIGN(TokenBucketDecision e,
+                       kv()->TakeTokens("rl:e:" + tenant + ":" + endpoint,
+                                        {.rate_per_second = 1, .burst = 3}, 0));
+  EXPECT_NEAR(e.remaining, 2, 1e-9);
+  ASSERT_OK_AND_ASSIGN(TokenBucketDecision t,
+                       kv()->TakeTokens("rl:t:" + tenant, {.rate_per_second = 1, .burst = 5}, 0));
+  EXPECT_NEAR(t.remaining, 4, 1e-9);
+}
+
+TEST_P(RateLimiterTest, InvalidTenantOverrideTakesNothing) {
+  RateLimiter limiter(kv(), {.endpoint = {.rate_per_second = 1, .burst = 2}});
+  EXPECT_THAT(limiter.Check("t1", "submit", 1, TokenBucketSpec{.rate_per_second = 0, .burst = 1}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "token bucket rate_per_second must be > 0"));
+  ASSERT_OK_AND_ASSIGN(TokenBucketDecision d,
+                       kv()->TakeTokens("rl:e:t1:submit", {.rate_per_second = 1, .burst = 2}, 0));
+  EXPECT_NEAR(d.remaining, 2, 1e-9);
+}
+
+TEST_P(RateLimiterTest, TenantOverrideReplacesDefault) {
+  RateLimiter limiter(kv(), {.tenant = {.rate_per_second = 1, .burst = 1}});
   TokenBucketSpec generous{.rate_per_second = 10, .burst = 10};
   for (int i = 0; i < 10; ++i) ASSERT_OK(limiter.Check("t1", "submit", 1, generous).status());
   EXPECT_THAT(limiter.Check("t1", "submit", 1, generous),
               StatusIs(absl::StatusCode::kResourceExhausted));
 }
 
-TEST_F(RateLimiterTest, DisabledAllowsEverything) {
-  RateLimiter limiter(kv_.get(), {.enabled = false, .tenant = {.rate_per_second = 1, .burst = 1}});
+TEST_P(RateLimiterTest, DisabledAllowsEverything) {
+  RateLimiter limiter(kv(), {.enabled = false, .tenant = {.rate_per_second = 1, .burst = 1}});
   for (int i = 0; i < 10; ++i) EXPECT_OK(limiter.Check("t1", "submit", 1).status());
 }
 

@@ -1,11 +1,15 @@
 #include "alerthub/adapters/memory/memory_kv.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/base/optimization.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
@@ -17,7 +21,8 @@ namespace alerthub {
 namespace {
 
 // Keys are spread over shards so concurrent callers rarely share a lock.
-constexpr size_t kShards = 32;
+constexpr int kShardBits = 5;
+constexpr size_t kShards = size_t{1} << kShardBits;
 // Every this many writes to a shard, expired entries of that shard go.
 constexpr int kSweepEvery = 4096;
 
@@ -30,9 +35,34 @@ struct Entry {
   TokenBucketSpec spec;
 };
 
-struct Shard {
+// A key with its hash, computed once per call: the hash picks the shard and
+// is handed to the shard's map, which then probes without hashing again.
+struct HashedKey {
+  explicit HashedKey(absl::string_view k) : key(k), hash(absl::HashOf(k)) {}
+  absl::string_view key;
+  size_t hash;
+};
+
+// Heterogeneous hash and equality for the shard maps: stored std::string
+// keys and string_view lookups hash as absl::Hash<absl::string_view>, a
+// HashedKey returns the hash it carries (the same value).
+struct KeyHash {
+  using is_transparent = void;
+  size_t operator()(absl::string_view key) const { return absl::HashOf(key); }
+  size_t operator()(const HashedKey& key) const { return key.hash; }
+};
+struct KeyEq {
+  using is_transparent = void;
+  bool operator()(absl::string_view a, absl::string_view b) const { return a == b; }
+  bool operator()(absl::string_view a, const HashedKey& b) const { return a == b.key; }
+  bool operator()(const HashedKey& a, absl::string_view b) const { return a.key == b; }
+};
+
+// Cache-line aligned so that threads working on different shards do not
+// invalidate each other's lock word.
+struct alignas(ABSL_CACHELINE_SIZE) Shard {
   absl::Mutex mu;
-  absl::flat_hash_map<std::string, Entry> map ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, Entry, KeyHash, KeyEq> map ABSL_GUARDED_BY(mu);
   int writes_since_sweep ABSL_GUARDED_BY(mu) = 0;
 };
 
@@ -59,7 +89,7 @@ class MemorySubscription final : public Subscription {
   const std::shared_ptr<Subscriber> sub_;
 };
 
-class MemoryKv final : public Kv {
+class MemoryKv final : public Kv, public TwoBucketTaker {
  public:
   explicit MemoryKv(Clock* clock) : clock_(clock) {}
 
@@ -68,27 +98,52 @@ class MemoryKv final : public Kv {
                                                  double cost) override {
     if (absl::Status s = ValidateTokenBucket(spec, cost); !s.ok()) return s;
     const absl::Time now = clock_->Now();
-    Shard& shard = ShardFor(key);
+    const HashedKey hashed(key);
+    Shard& shard = ShardFor(hashed);
     absl::MutexLock lock(&shard.mu);
-    auto it = shard.map.find(key);
-    if (it == shard.map.end()) {
-      MaybeSweep(shard, now);
-      it = shard.map.try_emplace(std::string(key)).first;
+    return TakeFromBucket(&BucketAt(shard, hashed, spec, now), spec, cost, now);
+  }
+
+  // Both shards stay locked for the whole exchange (the lower address first,
+  // once when both keys share a shard), so no other call sees the first
+  // bucket's tokens taken and then returned.
+  absl::StatusOr<TwoBucketDecision> TakeTokensFromBoth(
+      absl::string_view first_key, const TokenBucketSpec& first_spec,
+      absl::string_view second_key, const TokenBucketSpec& second_spec,
+      double cost) override {
+    if (absl::Status s = ValidateTokenBucket(first_spec, cost); !s.ok()) return s;
+    if (absl::Status s = ValidateTokenBucket(second_spec, cost); !s.ok()) return s;
+    const absl::Time now = clock_->Now();
+    const HashedKey first(first_key);
+    const HashedKey second(second_key);
+    Shard& first_shard = ShardFor(first);
+    Shard& second_shard = ShardFor(second);
+    Shard* lower = std::min(&first_shard, &second_shard);
+    Shard* higher = std::max(&first_shard, &second_shard);
+    absl::MutexLock lower_lock(&lower->mu);
+    std::optional<absl::MutexLock> higher_lock;
+    if (higher != lower) higher_lock.emplace(&higher->mu);
+
+    // Each bucket reference is used before the next BucketAt, which may
+    // insert (and rehash or sweep) in the same shard.
+    TwoBucketDecision d;
+    d.first = TakeFromBucket(&BucketAt(first_shard, first, first_spec, now), first_spec,
+                             cost, now);
+    if (!d.first.allowed) return d;
+    d.second = TakeFromBucket(&BucketAt(second_shard, second, second_spec, now),
+                              second_spec, cost, now);
+    if (!d.second->allowed) {
+      TakeFromBucket(&BucketAt(first_shard, first, first_spec, now), first_spec, -cost, now);
     }
-    Entry& e = it->second;
-    if (!e.is_bucket || now >= e.expires_at) {
-      e = Entry();
-      e.is_bucket = true;
-    }
-    e.spec = spec;
-    return TakeFromBucket(&e.bucket, spec, cost, now);
+    return d;
   }
 
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) override {
     const absl::Time now = clock_->Now();
-    Shard& shard = ShardFor(key);
+    const HashedKey hashed(key);
+    Shard& shard = ShardFor(hashed);
     absl::MutexLock lock(&shard.mu);
-    auto it = shard.map.find(key);
+    auto it = shard.map.find(hashed);
     if (it == shard.map.end() || it->second.is_bucket ||
         now >= it->second.expires_at) {
       return std::optional<std::string>();
@@ -102,7 +157,7 @@ class MemoryKv final : public Kv {
       return absl::InvalidArgumentError("Kv::Set ttl must be positive");
     }
     const absl::Time now = clock_->Now();
-    Shard& shard = ShardFor(key);
+    Shard& shard = ShardFor(HashedKey(key));
     absl::MutexLock lock(&shard.mu);
     MaybeSweep(shard, now);
     Entry& e = shard.map[std::string(key)];
@@ -118,7 +173,7 @@ class MemoryKv final : public Kv {
       return absl::InvalidArgumentError("Kv::SetIfAbsent ttl must be positive");
     }
     const absl::Time now = clock_->Now();
-    Shard& shard = ShardFor(key);
+    Shard& shard = ShardFor(HashedKey(key));
     absl::MutexLock lock(&shard.mu);
     MaybeSweep(shard, now);
     auto [it, inserted] = shard.map.try_emplace(std::string(key));
@@ -133,9 +188,10 @@ class MemoryKv final : public Kv {
   }
 
   absl::Status Delete(absl::string_view key) override {
-    Shard& shard = ShardFor(key);
+    const HashedKey hashed(key);
+    Shard& shard = ShardFor(hashed);
     absl::MutexLock lock(&shard.mu);
-    auto it = shard.map.find(key);
+    auto it = shard.map.find(hashed);
     if (it != shard.map.end()) shard.map.erase(it);
     return absl::OkStatus();
   }
@@ -196,8 +252,30 @@ class MemoryKv final : public Kv {
   }
 
  private:
-  Shard& ShardFor(absl::string_view key) {
-    return shards_[absl::HashOf(key) % kShards];
+  // The shard is chosen by the hash's top bits: the maps use the low seven
+  // bits as the control byte that filters probes, and a shard whose keys all
+  // shared those bits would compare keys on most probes.
+  Shard& ShardFor(const HashedKey& key) {
+    return shards_[(key.hash >> (std::numeric_limits<size_t>::digits - kShardBits)) % kShards];
+  }
+
+  // The bucket at `key` in `shard`, created full when absent or when `key`
+  // holds a value or an expired entry; remembers `spec` for the sweep.
+  static TokenBucketState& BucketAt(Shard& shard, const HashedKey& key,
+                                    const TokenBucketSpec& spec, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
+    auto it = shard.map.find(key);
+    if (it == shard.map.end()) {
+      MaybeSweep(shard, now);
+      it = shard.map.try_emplace(std::string(key.key)).first;
+    }
+    Entry& e = it->second;
+    if (!e.is_bucket || now >= e.expires_at) {
+      e = Entry();
+      e.is_bucket = true;
+    }
+    e.spec = spec;
+    return e.bucket;
   }
 
   // Drops expired values and buckets that are full again (a full bucket is

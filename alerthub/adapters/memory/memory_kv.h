@@ -6,6 +6,10 @@
 //
 // Subscriptions must be destroyed before the Kv.
 //
+// The Kv also implements TwoBucketTaker (alerthub/ratelimit/token_bucket.h),
+// with which RateLimiter takes a request's tenant and endpoint buckets in one
+// call: one clock read and one locking of their shards.
+//
 // Pub/sub handlers run on the publisher's thread, in the order of Publish
 // calls; they must be quick (see Kv::Subscribe) and must not publish to a
 // channel they are subscribed to.
