@@ -6,9 +6,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "alerthub/common/uuid.h"
+#include "alerthub/delivery/routing_catalog.h"
 #include "alerthub/engine/engine.h"
 #include "alerthub/internal/watch_dispatcher.h"
 #include "alerthub/remote/remote_client.h"
+#include "alerthub/rules/rules_resolver.h"
 
 namespace alerthub {
 namespace {
@@ -49,7 +51,11 @@ bool Matches(const WatchOptions& options, const StatusUpdate& u) {
 class EmbeddedClient final : public Client {
  public:
   EmbeddedClient(std::unique_ptr<Engine> engine, Tenant tenant)
-      : engine_(std::move(engine)), tenant_(std::move(tenant)) {}
+      : engine_(std::move(engine)),
+        tenant_(std::move(tenant)),
+        resolver_(&engine_->store(), &engine_->kv(), StoreRuleSource(&engine_->store()),
+                  ResolverOptions(engine_->clock())),
+        routing_(&engine_->store(), &resolver_, &engine_->clock()) {}
 
   absl::StatusOr<SubmitResult> Submit(const Notification& n,
                                       const SubmitOptions& options) override {
@@ -93,6 +99,29 @@ class EmbeddedClient final : public Client {
     return out;
   }
 
+  absl::StatusOr<Rule> CreateRule(const Rule& rule) override {
+    return routing_.CreateRule(tenant_.id, RuleRequestJson(rule));
+  }
+
+  absl::StatusOr<Rule> GetRule(absl::string_view id) override {
+    return routing_.GetRule(tenant_.id, id);
+  }
+
+  absl::StatusOr<std::vector<Rule>> ListRules() override { return routing_.ListRules(tenant_.id); }
+
+  absl::StatusOr<Rule> UpdateRule(const Rule& rule) override {
+    return routing_.ReplaceRule(tenant_.id, rule.id, RuleRequestJson(rule));
+  }
+
+  absl::Status DeleteRule(absl::string_view id) override {
+    return routing_.DeleteRule(tenant_.id, id);
+  }
+
+  absl::StatusOr<nlohmann::json> EvaluateRule(const Notification& n) override {
+    ALERTHUB_ASSIGN_OR_RETURN(RoutingPlan plan, routing_.Evaluate(tenant_.id, n));
+    return RoutingPlanToJson(plan);
+  }
+
   absl::StatusOr<std::unique_ptr<WatchHandle>> Watch(const WatchOptions& options,
                                                      UpdateCallback callback) override {
     if (!callback) return absl::InvalidArgumentError("Watch needs a callback");
@@ -119,8 +148,18 @@ class EmbeddedClient final : public Client {
     return ctx;
   }
 
+  static RulesTargetResolverOptions ResolverOptions(Clock& clock) {
+    RulesTargetResolverOptions o;
+    o.clock = &clock;
+    return o;
+  }
+
   std::unique_ptr<Engine> engine_;
   const Tenant tenant_;
+  // This client's changes invalidate the resolver's cache at once; other
+  // processes' within its max_staleness.
+  RulesTargetResolver resolver_;
+  RoutingCatalog routing_;
 };
 
 }  // namespace

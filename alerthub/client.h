@@ -51,8 +51,10 @@
 #include "alerthub/common/status.h"
 #include "alerthub/model/event.h"
 #include "alerthub/model/notification.h"
+#include "alerthub/model/rule.h"
 #include "alerthub/pipeline/pipeline.h"
 #include "alerthub/pipeline/realtime.h"
+#include "nlohmann/json.hpp"
 
 namespace alerthub {
 
@@ -150,6 +152,38 @@ class Client {
   // from now on, on a thread owned by the handle, one call at a time.
   virtual absl::StatusOr<std::unique_ptr<WatchHandle>> Watch(
       const WatchOptions& options, UpdateCallback callback) = 0;
+
+  // --- Routing rules (ARCHITECTURE §4 "Rule"; the /api/v1/rules routes) ---
+  // Rules apply to this client's tenant. Embedded mode evaluates them with
+  // the same engine the daemons route with (alerthub/rules).
+
+  // Stores a new rule made of the request fields of `rule` (its id,
+  // tenant_id and timestamps are ignored and assigned) and returns it as
+  // stored. kInvalidArgument with field errors for an invalid rule, or (field
+  // "") when the tenant has StoreLimits::kMaxRulesPerTenant rules already.
+  virtual absl::StatusOr<Rule> CreateRule(const Rule& rule) = 0;
+
+  // kNotFound when no rule of this tenant has this id.
+  virtual absl::StatusOr<Rule> GetRule(absl::string_view id) = 0;
+
+  // Every rule of the tenant, enabled or not, in evaluation order (ascending
+  // position, then id).
+  virtual absl::StatusOr<std::vector<Rule>> ListRules() = 0;
+
+  // Replaces the request fields of the rule `rule.id` with those of `rule`
+  // and returns it as stored. kNotFound as GetRule; kInvalidArgument as
+  // CreateRule.
+  virtual absl::StatusOr<Rule> UpdateRule(const Rule& rule) = 0;
+
+  // kNotFound as GetRule.
+  virtual absl::Status DeleteRule(absl::string_view id) = 0;
+
+  // What the tenant's rules would do with `n` now, without sending anything
+  // or counting throttles: the dry run as RoutingPlanToJson
+  // (alerthub/rules/rules_resolver.h) shows it — "evaluation",
+  // "deliveries", "suppressed", "effective_priority", ... kInvalidArgument
+  // with field errors when `n` would not be accepted as a submission.
+  virtual absl::StatusOr<nlohmann::json> EvaluateRule(const Notification& n) = 0;
 };
 
 // Cursor helpers shared by embedded and remote modes: a cursor is opaque to

@@ -156,6 +156,7 @@ class Daemon {
         binary_,
         "--http_address=127.0.0.1",
         absl::StrCat("--http_port=", port_),
+        "--grpc_port=0",
         absl::StrCat("--data_dir=", data_dir_),
         "--dedup_window_s=300",
         "--access_log=false",

@@ -38,7 +38,7 @@ trap cleanup EXIT
 # The daemon reads ALERTHUB_<FLAG> variables: start it without the caller's.
 unset_vars=()
 while IFS= read -r name; do unset_vars+=(-u "$name"); done < <(compgen -e | grep '^ALERTHUB_' || true)
-env "${unset_vars[@]}" "$daemon" --data_dir="$dir/data" --http_address=127.0.0.1 --http_port=0 \
+env "${unset_vars[@]}" "$daemon" --data_dir="$dir/data" --http_address=127.0.0.1 --http_port=0 --grpc_port=0 \
   "${flags[@]}" >"$dir/daemon.log" 2>&1 &
 pid=$!
 

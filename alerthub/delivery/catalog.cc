@@ -19,22 +19,6 @@ absl::Status NotAnObject(absl::string_view what) {
                                    {{"", "must be a JSON object"}});
 }
 
-// RFC 7396 merge patch of `patch` into `target`.
-void MergePatch(nlohmann::json& target, const nlohmann::json& patch) {
-  if (!patch.is_object()) {
-    target = patch;
-    return;
-  }
-  if (!target.is_object()) target = nlohmann::json::object();
-  for (auto it = patch.begin(); it != patch.end(); ++it) {
-    if (it->is_null()) {
-      target.erase(it.key());
-    } else {
-      MergePatch(target[it.key()], *it);
-    }
-  }
-}
-
 // A notification every template is test-rendered over when it is saved.
 Notification SampleNotification() {
   Notification n;
@@ -77,6 +61,21 @@ absl::Status CheckRetry(const Integration& i) {
 }
 
 }  // namespace
+
+void ApplyMergePatch(nlohmann::json& target, const nlohmann::json& patch) {
+  if (!patch.is_object()) {
+    target = patch;
+    return;
+  }
+  if (!target.is_object()) target = nlohmann::json::object();
+  for (auto it = patch.begin(); it != patch.end(); ++it) {
+    if (it->is_null()) {
+      target.erase(it.key());
+    } else {
+      ApplyMergePatch(target[it.key()], *it);
+    }
+  }
+}
 
 // --- Integrations --------------------------------------------------------------------
 
@@ -141,7 +140,7 @@ absl::StatusOr<Integration> Catalog::PatchIntegration(absl::string_view tenant_i
                         });
   }
   nlohmann::json merged = IntegrationRequestForm(current);
-  MergePatch(merged, effective);
+  ApplyMergePatch(merged, effective);
   ALERTHUB_ASSIGN_OR_RETURN(Integration updated, IntegrationFromRequestJson(merged));
   ALERTHUB_RETURN_IF_ERROR(CheckRetry(updated));
   updated.id = current.id;
@@ -211,7 +210,7 @@ absl::StatusOr<Template> Catalog::PatchTemplate(absl::string_view tenant_id,
   nlohmann::json merged = {{"name", current.name},
                            {"channel", std::string(ChannelName(current.channel))},
                            {"fields", current.fields}};
-  MergePatch(merged, patch);
+  ApplyMergePatch(merged, patch);
   ALERTHUB_ASSIGN_OR_RETURN(Template updated, TemplateFromRequestJson(merged));
   ALERTHUB_RETURN_IF_ERROR(CheckRenders(updated));
   updated.id = current.id;

@@ -35,6 +35,11 @@ struct CreatedIntegration {
   std::string generated_secret;
 };
 
+// Applies the JSON merge patch (RFC 7396) `patch` to `target`: members of an
+// object patch are merged recursively, null members removed, anything else
+// replaces. The PATCH routes' semantics.
+void ApplyMergePatch(nlohmann::json& target, const nlohmann::json& patch);
+
 class Catalog {
  public:
   // `store`, `secrets` and `clock` must outlive the catalog.

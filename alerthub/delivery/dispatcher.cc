@@ -134,7 +134,19 @@ absl::Status Dispatcher::Route(const EventMessage& message) {
 
   RoutingOutcome outcome;
   if (n->status == NotificationStatus::kAccepted) {
-    ALERTHUB_ASSIGN_OR_RETURN(TargetResolver::Decision decision, resolver_->Resolve(*n));
+    RoutingPlan plan;
+    if (options_.planner) {
+      ALERTHUB_ASSIGN_OR_RETURN(plan, options_.planner(*n));
+    } else {
+      ALERTHUB_ASSIGN_OR_RETURN(plan.decision, resolver_->Resolve(*n));
+    }
+    const TargetResolver::Decision& decision = plan.decision;
+    // Due at the later of scheduled_at and the rules' not_before (which
+    // already counts from scheduled_at); a past time is now.
+    std::optional<absl::Time> due = n->scheduled_at;
+    if (plan.not_before.has_value() && (!due.has_value() || *plan.not_before > *due)) {
+      due = plan.not_before;
+    }
     RoutingWrite w;
     w.tenant_id = n->tenant_id;
     w.notification_id = n->id;
@@ -148,9 +160,7 @@ absl::Status Dispatcher::Route(const EventMessage& message) {
       d.channel = t.integration.channel;
       d.recipient = t.recipient;
       d.status = DeliveryStatus::kPending;
-      if (n->scheduled_at.has_value() && *n->scheduled_at > now) {
-        d.next_attempt_at = *n->scheduled_at;
-      }
+      if (due.has_value() && *due > now) d.next_attempt_at = *due;
       d.created_at = now;
       d.updated_at = now;
       targets.push_back({{"delivery_id", d.id},
@@ -163,8 +173,10 @@ absl::Status Dispatcher::Route(const EventMessage& message) {
       w.status = NotificationStatus::kSuppressed;
       data["status"] = "suppressed";
       data["reason"] = absl::StrCat("no target: ", decision.reason);
+      if (plan.suppression.has_value()) data["rule_id"] = plan.suppression->rule_id;
     } else {
       data["status"] = "routed";
+      if (due.has_value() && *due > now) data["not_before"] = FormatRfc3339(*due);
     }
     w.event = MakeNotificationEvent(*n, kEventRouted, kSource, now, std::move(data),
                                     event->traceparent);
@@ -494,8 +506,16 @@ absl::Status Dispatcher::ProcessTasks(absl::Span<const Task> tasks) {
     }
     const DeliveryClaim& claim = *claims[i];
     switch (claim.result) {
-      case DeliveryClaim::Result::kFinished:  // a duplicate task
-        note(queue_->Ack(task));
+      case DeliveryClaim::Result::kFinished:
+        // A duplicate task, or the redelivery of one whose outcome was
+        // recorded but whose ack or dead-lettering was lost (the lease ended,
+        // the worker died). A dead delivery must still reach the
+        // dead-letter queue: at least once there too.
+        if (claim.delivery.status == DeliveryStatus::kFailed) {
+          note(queue_->DeadLetter(task, claim.delivery.last_error));
+        } else {
+          note(queue_->Ack(task));
+        }
         continue;
       case DeliveryClaim::Result::kBusy:
         note(queue_->Retry(task, clock_->Now() + options_.lease, "delivery is being sent"));

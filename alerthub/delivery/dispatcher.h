@@ -3,9 +3,11 @@
 //
 // Routing (Route, the handler of `alerthub.notifications.created`, consumer
 // group "alerthub-integrations"): a TargetResolver picks the integrations
-// (the seam the rules engine plugs into); one Delivery per (notification,
-// integration, recipient) is written with the routing event in one
-// transaction, then each unfinished delivery is enqueued on
+// (the seam the rules engine plugs into) -- or, with
+// DispatcherOptions::planner, the rules engine's whole RoutingPlan does, so
+// a rule's delay holds the deliveries and a suppressing rule is named in
+// the routing event; one Delivery per (notification, integration,
+// recipient) is written with the routing event in one transaction, then each unfinished delivery is enqueued on
 // `integration.<channel>.delivery` (TaskQueue ids are delivery ids, so
 // enqueueing twice is harmless). A replayed event routes nothing twice: a
 // notification already routed only has its unfinished deliveries re-enqueued.
@@ -47,6 +49,7 @@
 #include "alerthub/ports/kv.h"
 #include "alerthub/ports/store.h"
 #include "alerthub/ports/task_queue.h"
+#include "alerthub/rules/rules_resolver.h"
 
 namespace alerthub {
 
@@ -69,6 +72,13 @@ struct DispatcherOptions {
   absl::Duration idle_poll = absl::Milliseconds(500);
   // The retry schedule.
   RetryPolicy retry;
+  // Routing by the tenant's rules (RulesTargetResolver::Plan): when set, it
+  // decides instead of the TargetResolver, and its plan's `not_before` (a
+  // rule's delay, after `scheduled_at`) holds the deliveries -- they are
+  // created pending, due then, so the hold survives restarts -- and its
+  // `suppression` names the rule in the routing event. Must be thread-safe.
+  // Null: the TargetResolver's targets, due at `scheduled_at` or now.
+  std::function<absl::StatusOr<RoutingPlan>(const Notification& n)> planner;
   // Source of time. Null: Clock::Real().
   Clock* clock = nullptr;
   // Called after every attempt that reached a sender, with how it ended

@@ -8,7 +8,10 @@
 #include "absl/synchronization/mutex.h"
 #include "alerthub/adapters/memory/memory_kv.h"
 #include "alerthub/adapters/sqlite/sqlite_store.h"
+#include "alerthub/common/time.h"
 #include "alerthub/common/uuid.h"
+#include "alerthub/model/rule.h"
+#include "alerthub/rules/rules_resolver.h"
 #include "alerthub/pipeline/realtime.h"
 #include "alerthub/testing/simulated_clock.h"
 #include "alerthub/testing/status_matchers.h"
@@ -425,6 +428,118 @@ TEST_F(DispatcherTest, StartReenqueuesDeliveriesWhoseTaskWasLost) {
   dispatcher_->Stop();
   EXPECT_EQ(StatusOf(n), NotificationStatus::kDelivered);
   EXPECT_THAT(sender_.sent(), SizeIs(1));
+}
+
+// Routing by the tenant's stored rules (DispatcherOptions::planner).
+class RulesRoutingTest : public DispatcherTest {
+ protected:
+  void SetUp() override {
+    DispatcherTest::SetUp();
+    RulesTargetResolverOptions ro;
+    ro.clock = &clock_;
+    Store* store = store_.get();
+    rules_ = std::make_unique<RulesTargetResolver>(
+        store, kv_.get(), [store](absl::string_view t) { return store->ListRules(t); }, ro);
+    DispatcherOptions options;
+    options.clock = &clock_;
+    options.retry.jitter = 0;
+    RulesTargetResolver* rules = rules_.get();
+    options.planner = [rules](const Notification& n) { return rules->Plan(n); };
+    dispatcher_ = std::make_unique<Dispatcher>(store_.get(), queue_.get(), kv_.get(),
+                                               catalog_.get(), &sender_, resolver_.get(),
+                                               options);
+  }
+  void TearDown() override { dispatcher_.reset(); }
+
+  Rule AddRule(const nlohmann::json& request) {
+    absl::StatusOr<Rule> r = RuleFromRequestJson(request);
+    EXPECT_OK(r.status());
+    r->id = NewUuidV7(clock_.Now());
+    r->tenant_id = tenant_.id;
+    r->created_at = r->updated_at = clock_.Now();
+    EXPECT_OK(store_->CreateRule(*r));
+    rules_->Invalidate(tenant_.id);
+    return *r;
+  }
+
+  std::unique_ptr<RulesTargetResolver> rules_;
+};
+
+TEST_F(RulesRoutingTest, ARulesDelayHoldsTheDeliveriesUntilItEnds) {
+  AddWebhook();
+  AddRule({{"name", "later"}, {"actions", {{"delay_s", 600}}}});
+  const absl::Time created = clock_.Now();
+  Notification n = SubmitAndRoute();
+  ASSERT_THAT(DeliveriesOf(n), SizeIs(1));
+  Delivery d = DeliveriesOf(n)[0];
+  EXPECT_EQ(d.status, DeliveryStatus::kPending);
+  EXPECT_EQ(d.next_attempt_at, created + absl::Seconds(600));
+  ASSERT_OK_AND_ASSIGN(std::vector<CloudEvent> events, store_->ListEvents(tenant_.id, n.id));
+  EXPECT_EQ(events.back().data["not_before"], FormatRfc3339(created + absl::Seconds(600)));
+  EXPECT_EQ(RunDue(), 0);
+  clock_.Advance(absl::Seconds(599));
+  EXPECT_EQ(RunDue(), 0);
+  EXPECT_THAT(sender_.sent(), IsEmpty());
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(RunDue(), 1);
+  EXPECT_EQ(StatusOf(n), NotificationStatus::kDelivered);
+}
+
+TEST_F(RulesRoutingTest, ADelayCountsFromScheduledAt) {
+  AddWebhook();
+  AddRule({{"name", "later"}, {"actions", {{"delay_s", 60}}}});
+  Notification later;
+  later.scheduled_at = clock_.Now() + absl::Hours(1);
+  Notification n = SubmitAndRoute(later);
+  ASSERT_THAT(DeliveriesOf(n), SizeIs(1));
+  EXPECT_EQ(DeliveriesOf(n)[0].next_attempt_at, *later.scheduled_at + absl::Seconds(60));
+  clock_.Advance(absl::Hours(1));
+  EXPECT_EQ(RunDue(), 0);
+  clock_.Advance(absl::Seconds(60));
+  EXPECT_EQ(RunDue(), 1);
+}
+
+TEST_F(RulesRoutingTest, WithoutADelayScheduledAtStillHolds) {
+  AddWebhook();
+  AddRule({{"name", "raise"}, {"actions", {{"priority", {{"raise", 1}}}}}});
+  Notification later;
+  later.scheduled_at = clock_.Now() + absl::Hours(1);
+  Notification n = SubmitAndRoute(later);
+  ASSERT_THAT(DeliveriesOf(n), SizeIs(1));
+  EXPECT_EQ(DeliveriesOf(n)[0].next_attempt_at, later.scheduled_at);
+  EXPECT_EQ(RunDue(), 0);
+}
+
+TEST_F(RulesRoutingTest, ASuppressRuleSuppressesAndTheEventNamesIt) {
+  AddWebhook();
+  Rule mute = AddRule({{"name", "mute"}, {"match", {{"type", "deploy.*"}}},
+                       {"actions", {{"suppress", true}}}});
+  Notification n = SubmitAndRoute();
+  EXPECT_THAT(DeliveriesOf(n), IsEmpty());
+  EXPECT_EQ(StatusOf(n), NotificationStatus::kSuppressed);
+  ASSERT_OK_AND_ASSIGN(std::vector<CloudEvent> events, store_->ListEvents(tenant_.id, n.id));
+  EXPECT_EQ(events.back().type, kEventRouted);
+  EXPECT_EQ(events.back().data["rule_id"], mute.id);
+  EXPECT_EQ(events.back().data["status"], "suppressed");
+  EXPECT_THAT(events.back().data["reason"].get<std::string>(), HasSubstr(mute.id));
+  // Another type is not.
+  Notification other;
+  other.type = "billing.paid";
+  Notification m = SubmitAndRoute(other);
+  EXPECT_EQ(StatusOf(m), NotificationStatus::kRouted);
+  EXPECT_EQ(RunDue(), 1);
+}
+
+TEST_F(RulesRoutingTest, AThrottledNotificationIsSuppressedNamingTheRule) {
+  AddWebhook();
+  Rule limit = AddRule({{"name", "one a minute"},
+                        {"actions", {{"throttle", {{"limit", 1}, {"window_s", 60}}}}}});
+  Notification first = SubmitAndRoute();
+  EXPECT_EQ(StatusOf(first), NotificationStatus::kRouted);
+  Notification second = SubmitAndRoute();
+  EXPECT_EQ(StatusOf(second), NotificationStatus::kSuppressed);
+  ASSERT_OK_AND_ASSIGN(std::vector<CloudEvent> events, store_->ListEvents(tenant_.id, second.id));
+  EXPECT_EQ(events.back().data["rule_id"], limit.id);
 }
 
 TEST_F(DispatcherTest, TestIntegrationSendsWithoutStoring) {

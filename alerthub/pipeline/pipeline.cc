@@ -274,4 +274,17 @@ absl::StatusOr<std::vector<absl::StatusOr<SubmitResult>>> Pipeline::Run(
   return results;
 }
 
+absl::StatusOr<Notification> Pipeline::Cancel(const SubmitContext& ctx, absl::string_view id) {
+  ALERTHUB_ASSIGN_OR_RETURN(Notification n, store_->GetNotification(ctx.tenant_id, id));
+  const absl::Time now = clock_->Now();
+  const CloudEvent event = MakeNotificationEvent(n, kEventCancelled, options_.event_source, now,
+                                                 {{"status", "cancelled"}}, ctx.traceparent);
+  ALERTHUB_ASSIGN_OR_RETURN(CancelOutcome out,
+                            store_->CancelNotification(ctx.tenant_id, id, event));
+  PublishStatusUpdate(kv_, ctx.tenant_id,
+                      StatusUpdate{out.notification.id, out.notification.status, now,
+                                   out.notification.type, out.notification.priority});
+  return std::move(out.notification);
+}
+
 }  // namespace alerthub

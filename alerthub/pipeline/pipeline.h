@@ -86,6 +86,14 @@ class Pipeline {
   absl::StatusOr<std::vector<absl::StatusOr<SubmitResult>>> SubmitBatch(
       const SubmitContext& ctx, std::vector<Notification> items);
 
+  // Cancels the tenant's notification `id` while nothing of it has been
+  // sent (Store::CancelNotification: waiting deliveries are suppressed, a
+  // later routing writes nothing) and publishes the status update. Returns
+  // the notification as stored after. kNotFound when absent or another
+  // tenant's; kFailedPrecondition when it is final or a delivery of it has
+  // started.
+  absl::StatusOr<Notification> Cancel(const SubmitContext& ctx, absl::string_view id);
+
   // Called after every commit that wrote new notifications (the outbox relay
   // wakes on it). Set before the first Submit.
   void SetCommitListener(std::function<void()> listener) {

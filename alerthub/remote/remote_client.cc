@@ -8,8 +8,10 @@
 #include "absl/time/clock.h"
 #include "alerthub/common/status.h"
 #include "alerthub/common/time.h"
+#include "alerthub/delivery/routing_catalog.h"
 #include "alerthub/model/event.h"
 #include "alerthub/model/notification.h"
+#include "alerthub/model/rule.h"
 #include "alerthub/remote/internal/curl_transport.h"
 #include "alerthub/remote/internal/endpoint.h"
 #include "alerthub/remote/internal/http_mapping.h"
@@ -28,6 +30,7 @@ using remote_internal::PercentEncode;
 
 constexpr int kMaxRetries = 3;
 constexpr absl::string_view kNotifications = "/api/v1/notifications";
+constexpr absl::string_view kRules = "/api/v1/rules";
 // Pipeline::kMaxBatch, without depending on the pipeline's implementation.
 constexpr size_t kMaxBatch = 100;
 
@@ -67,6 +70,13 @@ absl::Status AddIdempotencyKey(const SubmitOptions& options, HttpRequest* req) {
   return absl::OkStatus();
 }
 
+HttpRequest Request(absl::string_view method, std::string target) {
+  HttpRequest req;
+  req.method = std::string(method);
+  req.target = std::move(target);
+  return req;
+}
+
 HttpRequest GetRequest(std::string target) {
   HttpRequest req;
   req.target = std::move(target);
@@ -100,6 +110,21 @@ nlohmann::json ParseJson(const HttpResponse& r) {
 const std::string* StringMember(const nlohmann::json& j, const char* name) {
   auto it = j.find(name);
   return it != j.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+}
+
+// The request form of `rule` as the router reads it.
+absl::StatusOr<std::string> RuleBody(const Rule& rule) {
+  try {
+    return RuleRequestJson(rule).dump();
+  } catch (const nlohmann::json::type_error&) {
+    return InvalidArgumentWithFields("invalid rule", {{"", "a field is not valid UTF-8"}});
+  }
+}
+
+absl::StatusOr<Rule> ParseRule(const nlohmann::json& j, absl::string_view what) {
+  absl::StatusOr<Rule> r = RuleFromJson(j);
+  if (!r.ok()) return MalformedAnswer(what, r.status().message());
+  return r;
 }
 
 bool BoolMember(const nlohmann::json& j, const char* name) {
@@ -284,6 +309,62 @@ class RemoteClient final : public Client {
     return out;
   }
 
+  absl::StatusOr<Rule> CreateRule(const Rule& rule) override {
+    HttpRequest req = PostRequest(std::string(kRules));
+    ALERTHUB_ASSIGN_OR_RETURN(req.body, RuleBody(rule));
+    // Not repeatable: a retry could create the rule twice.
+    ALERTHUB_ASSIGN_OR_RETURN(HttpResponse res, Call(req, Replay::kOnlyIfNotSent));
+    return ParseRule(ParseJson(res), "POST rule");
+  }
+
+  absl::StatusOr<Rule> GetRule(absl::string_view id) override {
+    ALERTHUB_ASSIGN_OR_RETURN(std::string path, ObjectPath(kRules, "rule", id));
+    ALERTHUB_ASSIGN_OR_RETURN(HttpResponse res, Call(GetRequest(path), Replay::kSafe));
+    return ParseRule(ParseJson(res), "GET rule");
+  }
+
+  absl::StatusOr<std::vector<Rule>> ListRules() override {
+    ALERTHUB_ASSIGN_OR_RETURN(HttpResponse res,
+                              Call(GetRequest(std::string(kRules)), Replay::kSafe));
+    const nlohmann::json j = ParseJson(res);
+    auto items = j.is_object() ? j.find("rules") : j.end();
+    if (!j.is_object() || items == j.end() || !items->is_array()) {
+      return MalformedAnswer("GET rules", "no \"rules\" array");
+    }
+    std::vector<Rule> out;
+    out.reserve(items->size());
+    for (const nlohmann::json& item : *items) {
+      ALERTHUB_ASSIGN_OR_RETURN(Rule r, ParseRule(item, "GET rules"));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  absl::StatusOr<Rule> UpdateRule(const Rule& rule) override {
+    ALERTHUB_ASSIGN_OR_RETURN(std::string path, ObjectPath(kRules, "rule", rule.id));
+    HttpRequest req = Request("PUT", std::move(path));
+    ALERTHUB_ASSIGN_OR_RETURN(req.body, RuleBody(rule));
+    // A replacement is idempotent.
+    ALERTHUB_ASSIGN_OR_RETURN(HttpResponse res, Call(req, Replay::kSafe));
+    return ParseRule(ParseJson(res), "PUT rule");
+  }
+
+  absl::Status DeleteRule(absl::string_view id) override {
+    ALERTHUB_ASSIGN_OR_RETURN(std::string path, ObjectPath(kRules, "rule", id));
+    // A repeated delete would answer 404 for a rule the first one deleted.
+    return Call(Request("DELETE", std::move(path)), Replay::kOnlyIfNotSent).status();
+  }
+
+  absl::StatusOr<nlohmann::json> EvaluateRule(const Notification& n) override {
+    HttpRequest req = PostRequest(absl::StrCat(kRules, "/evaluate"));
+    ALERTHUB_ASSIGN_OR_RETURN(req.body, RequestBody(n));
+    // A dry run changes nothing.
+    ALERTHUB_ASSIGN_OR_RETURN(HttpResponse res, Call(req, Replay::kSafe));
+    nlohmann::json plan = ParseJson(res);
+    if (!plan.is_object()) return MalformedAnswer("a rule evaluation", "not a JSON object");
+    return plan;
+  }
+
   absl::StatusOr<std::unique_ptr<WatchHandle>> Watch(const WatchOptions& options,
                                                      UpdateCallback callback) override {
     ALERTHUB_ASSIGN_OR_RETURN(std::unique_ptr<remote_internal::WebSocketWatch> watch,
@@ -293,11 +374,17 @@ class RemoteClient final : public Client {
   }
 
  private:
-  // "/api/v1/notifications/{id}"; kNotFound for an empty id, which would
-  // name the collection instead.
+  // "/api/v1/notifications/{id}".
   static absl::StatusOr<std::string> NotificationPath(absl::string_view id) {
-    if (id.empty()) return absl::NotFoundError("no notification with an empty id");
-    return absl::StrCat(kNotifications, "/", PercentEncode(id));
+    return ObjectPath(kNotifications, "notification", id);
+  }
+
+  // "<collection>/{id}"; kNotFound for an empty id, which would name the
+  // collection instead.
+  static absl::StatusOr<std::string> ObjectPath(absl::string_view collection,
+                                                absl::string_view what, absl::string_view id) {
+    if (id.empty()) return absl::NotFoundError(absl::StrCat("no ", what, " with an empty id"));
+    return absl::StrCat(collection, "/", PercentEncode(id));
   }
 
   // Sends `req`, retrying kUnavailable as `replay` allows; a non-2xx answer

@@ -21,6 +21,12 @@
 //   Watch        WebSocket /api/v1/ws with a subscribe message carrying the
 //                WatchOptions filter; reconnects until the handle is
 //                destroyed (see internal/ws_watch.h).
+//   CreateRule   POST /api/v1/rules (the rule's request fields)
+//   GetRule      GET /api/v1/rules/{id}
+//   ListRules    GET /api/v1/rules
+//   UpdateRule   PUT /api/v1/rules/{id}
+//   DeleteRule   DELETE /api/v1/rules/{id}
+//   EvaluateRule POST /api/v1/rules/evaluate (the submitter's fields)
 //
 // Errors are the codes embedded mode returns (internal/http_mapping.h has
 // the table): field errors of a 400/422 are readable with FieldErrorsOf, the
@@ -28,9 +34,10 @@
 // 503, 504 and transport failures (refused, reset, timeout) are
 // kUnavailable.
 //
-// Retries: calls that are safe to repeat -- every GET, and submissions the
-// router deduplicates by key (SubmitOptions::idempotency_key set, or every
-// notification has a dedup_key) -- are retried on kUnavailable up to 3
+// Retries: calls that are safe to repeat -- every GET, PUT and rule
+// evaluation, and submissions the router deduplicates by key
+// (SubmitOptions::idempotency_key set, or every notification has a
+// dedup_key) -- are retried on kUnavailable up to 3
 // times, 50/100/200 ms apart (jittered); a retried submission whose first
 // attempt was in fact stored comes back with duplicate = true and the
 // original id. A submission without a key is NOT retried once the request

@@ -55,11 +55,15 @@ absl::StatusOr<std::unique_ptr<RouterApp>> RouterApp::Start(AppOptions options) 
     std::fflush(stdout);
   }
   app->auth_ = std::make_unique<ApiKeyAuthenticator>(&app->engine_->store());
-  app->registry_ = std::make_unique<metrics::Registry>();
-  app->service_ = std::make_unique<RouterService>(app->engine_.get(), app->auth_.get(),
-                                                  app->registry_.get(), options.service);
   http::Router router;
+  ALERTHUB_ASSIGN_OR_RETURN(app->admin_,
+                            AdminApp::Start(&app->engine_->store(), app->auth_.get(),
+                                            options.admin, router, &app->engine_->clock()));
+  app->registry_ = std::make_unique<metrics::Registry>();
+  app->service_ = std::make_unique<RouterService>(app->engine_.get(), &app->admin_->authenticator(),
+                                                  app->registry_.get(), options.service);
   if (options.serve_router) app->service_->Register(router);
+  app->StartRules(router);
   if (options.delivery.enabled) {
     ALERTHUB_RETURN_IF_ERROR(app->StartDelivery(router));
   }
@@ -79,6 +83,23 @@ absl::StatusOr<std::unique_ptr<RouterApp>> RouterApp::Start(AppOptions options) 
   };
   ALERTHUB_ASSIGN_OR_RETURN(app->server_, http::HttpServer::Start(std::move(router), http));
   return app;
+}
+
+void RouterApp::StartRules(http::Router& router) {
+  Store* store = &engine_->store();
+  RulesTargetResolverOptions resolver;
+  resolver.clock = &engine_->clock();
+  resolver.max_staleness = options_.rules_max_staleness;
+  resolver_ = std::make_unique<RulesTargetResolver>(store, &engine_->kv(), StoreRuleSource(store),
+                                                    std::move(resolver));
+  routing_ = std::make_unique<RoutingCatalog>(store, resolver_.get(), &engine_->clock());
+  // Its own buckets per route family, and the tenant's bucket submissions
+  // share (same Kv keys).
+  rules_limiter_ =
+      std::make_unique<RateLimiter>(&engine_->kv(), options_.engine.pipeline.rate_limit);
+  rules_service_ =
+      std::make_unique<RulesService>(routing_.get(), &admin_->authenticator(), rules_limiter_.get());
+  rules_service_->Register(router);
 }
 
 absl::Status RouterApp::StartDelivery(http::Router& router) {
@@ -103,9 +124,11 @@ absl::Status RouterApp::StartDelivery(http::Router& router) {
   channels.clock = &engine_->clock();
   senders_ = NewChannelSenders(channels, http_client_.get(), mail_.get());
   catalog_ = std::make_unique<Catalog>(&engine_->store(), secrets_.get(), &engine_->clock());
-  resolver_ = std::make_unique<DefaultTargetResolver>(&engine_->store());
   DispatcherOptions dispatcher = d.dispatcher;
   dispatcher.clock = &engine_->clock();
+  // The rules decide: targets, delays, suppressions.
+  RulesTargetResolver* rules = resolver_.get();
+  dispatcher.planner = [rules](const Notification& n) { return rules->Plan(n); };
   auto* attempts = &registry_->AddCounter(
       "alerthub_delivery_attempts_total", "Delivery attempts by channel and outcome.",
       {"channel", "outcome"});
@@ -134,7 +157,8 @@ absl::Status RouterApp::StartDelivery(http::Router& router) {
   ALERTHUB_RETURN_IF_ERROR(dispatcher_->SubscribeTo(&engine_->event_log()));
   ALERTHUB_RETURN_IF_ERROR(dispatcher_->Start());
   integrations_ =
-      std::make_unique<IntegrationsService>(catalog_.get(), dispatcher_.get(), auth_.get());
+      std::make_unique<IntegrationsService>(catalog_.get(), dispatcher_.get(),
+                                            &admin_->authenticator());
   integrations_->Register(router);
   return absl::OkStatus();
 }
@@ -144,14 +168,19 @@ RouterApp::~RouterApp() { Shutdown(); }
 void RouterApp::Shutdown() {
   if (stopped_) return;
   stopped_ = true;
+  if (admin_ != nullptr) admin_->Shutdown(options_.shutdown_grace);
   if (server_ != nullptr) server_->Shutdown(options_.shutdown_grace);
   // The engine stops its relay in its destructor, after the last request.
   server_.reset();
   // Workers finish their current send; what they did not reach stays queued.
   if (dispatcher_ != nullptr) dispatcher_->Stop();
   integrations_.reset();
+  rules_service_.reset();
   service_.reset();
+  admin_.reset();
   dispatcher_.reset();  // unsubscribes from the engine's bus
+  routing_.reset();
+  resolver_.reset();
   engine_.reset();
   http::FlushAccessLog(absl::Seconds(2));
 }

@@ -19,13 +19,18 @@
 #include "alerthub/delivery/catalog.h"
 #include "alerthub/delivery/channels/channel_sender.h"
 #include "alerthub/delivery/dispatcher.h"
+#include "alerthub/delivery/routing_catalog.h"
 #include "alerthub/delivery/secret_box.h"
 #include "alerthub/engine/engine.h"
 #include "alerthub/ports/http_client.h"
+#include "alerthub/ratelimit/rate_limiter.h"
+#include "alerthub/rules/rules_resolver.h"
+#include "alerthub/server/grpc/admin_app.h"
 #include "alerthub/server/http/http_server.h"
 #include "alerthub/server/integrations_service.h"
 #include "alerthub/server/metrics/metrics.h"
 #include "alerthub/server/router_service.h"
+#include "alerthub/server/rules_service.h"
 
 namespace alerthub::server {
 
@@ -58,6 +63,13 @@ struct AppOptions {
   // tenant of that name, print the key once and write it to this file
   // (mode 0600). Empty: no bootstrap.
   std::string bootstrap_key_file;
+  // Routing rules: how long this process routes with a tenant's rules
+  // before reading them again, the bound on how late it sees changes made by
+  // other processes (its own changes apply at once). The rules, users and
+  // preferences routes are served whenever the app serves anything.
+  absl::Duration rules_max_staleness = absl::Seconds(30);
+  // The admin API (its REST routes, the gRPC server) and JWT access tokens.
+  AdminAppOptions admin;
   // How long shutdown waits for in-flight requests.
   absl::Duration shutdown_grace = absl::Seconds(10);
   RouterServiceOptions service;
@@ -77,20 +89,30 @@ class RouterApp {
 
  private:
   RouterApp() = default;
+  // The rules resolver and the rules and users routes; before StartDelivery,
+  // whose dispatcher routes with the resolver.
+  void StartRules(http::Router& router);
   absl::Status StartDelivery(http::Router& router);
 
   AppOptions options_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<ApiKeyAuthenticator> auth_;
+  // API keys or JWTs for every route; the admin routes and gRPC server.
+  std::unique_ptr<AdminApp> admin_;
   std::unique_ptr<metrics::Registry> registry_;
   std::unique_ptr<RouterService> service_;
+  // Rules and users (always): the resolver routing uses and the
+  // /api/v1/rules and /api/v1/users routes.
+  std::unique_ptr<RulesTargetResolver> resolver_;
+  std::unique_ptr<RoutingCatalog> routing_;
+  std::unique_ptr<RateLimiter> rules_limiter_;
+  std::unique_ptr<RulesService> rules_service_;
   // Delivery (when options_.delivery.enabled).
   std::unique_ptr<SecretBox> secrets_;
   std::unique_ptr<HttpClient> http_client_;
   std::unique_ptr<MailTransport> mail_;
   std::unique_ptr<ChannelSender> senders_;
   std::unique_ptr<Catalog> catalog_;
-  std::unique_ptr<TargetResolver> resolver_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<IntegrationsService> integrations_;
   std::unique_ptr<http::HttpServer> server_;

@@ -1,5 +1,8 @@
 #include "alerthub/server/daemon_flags.h"
 
+#include <string>
+#include <vector>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -56,6 +59,18 @@ ABSL_FLAG(std::string, bootstrap_key_file, "",
           "On first start against an empty store, create tenant \"default\" with an owner "
           "API key and write the key to this file (0600). Empty: no bootstrap (the all-in-one "
           "uses <data_dir>/bootstrap-api-key).");
+ABSL_FLAG(int, grpc_port, -1,
+          "Port of the admin API's gRPC server; 0 picks a free one. Default: 9090 for alerthub "
+          "and alerthub-admin, none for alerthub-router and alerthub-integrations.");
+ABSL_FLAG(std::string, grpc_address, "0.0.0.0", "Address the gRPC server binds.");
+ABSL_FLAG(std::string, jwt_signing_key_file, "",
+          "RSA private key (PEM) signing JWT access tokens; its public half verifies them. "
+          "Empty, with no --jwt_verification_key_files: API keys only.");
+ABSL_FLAG(std::vector<std::string>, jwt_verification_key_files, {},
+          "Comma-separated PEM keys also trusted for JWT access tokens (a previous signing "
+          "key, or the admin daemon's public key on routers).");
+ABSL_FLAG(std::string, jwt_issuer, "alerthub", "The `iss` of JWT access tokens.");
+ABSL_FLAG(std::string, jwt_audience, "alerthub-api", "The `aud` of JWT access tokens.");
 ABSL_FLAG(int, delivery_workers, 4, "Concurrent sends per channel.");
 ABSL_FLAG(std::string, slack_api_url, "https://slack.com/api",
           "Slack Web API base URL (chat.postMessage).");
@@ -115,6 +130,15 @@ absl::StatusOr<AppOptions> ParseDaemonFlags(int argc, char** argv, absl::string_
   o.shutdown_grace = absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_s));
 
   o.bootstrap_key_file = absl::GetFlag(FLAGS_bootstrap_key_file);
+  o.admin.grpc_port = absl::GetFlag(FLAGS_grpc_port);
+  if (o.admin.grpc_port < -1 || o.admin.grpc_port > 65535) {
+    return absl::InvalidArgumentError("--grpc_port must be 0-65535");
+  }
+  o.admin.grpc_address = absl::GetFlag(FLAGS_grpc_address);
+  o.admin.jwt.signing_key_file = absl::GetFlag(FLAGS_jwt_signing_key_file);
+  o.admin.jwt.verification_key_files = absl::GetFlag(FLAGS_jwt_verification_key_files);
+  o.admin.jwt.issuer = absl::GetFlag(FLAGS_jwt_issuer);
+  o.admin.jwt.audience = absl::GetFlag(FLAGS_jwt_audience);
 
   DeliveryAppOptions& d = o.delivery;
   d.enabled = absl::GetFlag(FLAGS_deliver);

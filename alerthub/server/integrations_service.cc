@@ -12,6 +12,7 @@
 #include "alerthub/common/status.h"
 #include "alerthub/common/uuid.h"
 #include "alerthub/model/delivery.h"
+#include "alerthub/server/rest_util.h"
 #include "alerthub/server/status_http.h"
 
 namespace alerthub::server {
@@ -20,108 +21,6 @@ namespace {
 using http::Request;
 using http::Response;
 using http::ResponseWriter;
-
-// The path's {id}, lowercased; nullopt when it cannot be an id (then the
-// object does not exist).
-std::optional<std::string> PathId(const Request& req) {
-  std::string id = absl::AsciiStrToLower(req.path_params.at("id"));
-  if (!IsUuid(id)) return std::nullopt;
-  return id;
-}
-
-Response NotFound(absl::string_view what, absl::string_view id) {
-  return ProblemFromStatus(absl::NotFoundError(absl::StrCat("no ", what, " ", id)));
-}
-
-// Lookup failures: "absent" and "another tenant's" read the same.
-Response LookupProblem(const absl::Status& s, absl::string_view what, absl::string_view id) {
-  if (absl::IsNotFound(s)) return NotFound(what, id);
-  return ProblemFromStatus(s);
-}
-
-struct ListQuery {
-  PageRequest page;
-  std::optional<Channel> channel;
-  std::optional<bool> enabled;
-  std::optional<bool> is_default;
-  std::optional<DeliveryStatus> status;
-  std::string notification_id;
-};
-
-// Reads `limit`, `cursor` and the parameters in `allowed`; any other
-// parameter is an error, as are malformed values.
-absl::StatusOr<ListQuery> ParseListQuery(const Request& req,
-                                         std::initializer_list<absl::string_view> allowed) {
-  ListQuery q;
-  std::vector<FieldError> errors;
-  auto parse_bool = [&](const std::string& name, const std::string& value,
-                        std::optional<bool>* out) {
-    if (value == "true") {
-      *out = true;
-    } else if (value == "false") {
-      *out = false;
-    } else {
-      errors.push_back({name, "must be true or false"});
-    }
-  };
-  for (const auto& [name, value] : req.query) {
-    const bool known = name == "limit" || name == "cursor" ||
-                       std::find(allowed.begin(), allowed.end(), name) != allowed.end();
-    if (!known) {
-      errors.push_back({name, "unknown query parameter"});
-    } else if (name == "limit") {
-      int limit = 0;
-      if (!absl::SimpleAtoi(value, &limit) || limit < 1 || limit > 500) {
-        errors.push_back({"limit", "must be an integer between 1 and 500"});
-      } else {
-        q.page.limit = limit;
-      }
-    } else if (name == "cursor") {
-      absl::StatusOr<std::string> last = DecodeListCursor(value);
-      if (!last.ok()) {
-        errors.push_back({"cursor", "is malformed"});
-      } else {
-        q.page.cursor = *last;
-      }
-    } else if (name == "channel") {
-      absl::StatusOr<Channel> c = ParseChannel(value);
-      if (c.ok()) {
-        q.channel = *c;
-      } else {
-        errors.push_back({"channel", "must be one of webhook, slack, discord, email, push"});
-      }
-    } else if (name == "enabled") {
-      parse_bool(name, value, &q.enabled);
-    } else if (name == "default") {
-      parse_bool(name, value, &q.is_default);
-    } else if (name == "status") {
-      // "dead" names the dead letters: failed deliveries.
-      absl::StatusOr<DeliveryStatus> s =
-          value == "dead" ? DeliveryStatus::kFailed : ParseDeliveryStatus(value);
-      if (s.ok()) {
-        q.status = *s;
-      } else {
-        errors.push_back(
-            {"status", "must be one of dead, pending, sending, delivered, failed, held, suppressed"});
-      }
-    } else if (name == "notification_id") {
-      q.notification_id = absl::AsciiStrToLower(value);
-    }
-  }
-  if (!errors.empty()) return InvalidArgumentWithFields("invalid query parameters", errors);
-  return q;
-}
-
-template <typename T, typename ToJson>
-nlohmann::json PageBody(absl::string_view key, const Page<T>& page, ToJson to_json) {
-  nlohmann::json items = nlohmann::json::array();
-  for (const T& item : page.items) items.push_back(to_json(item));
-  nlohmann::json body = {{std::string(key), std::move(items)}};
-  if (page.has_more && !page.items.empty()) {
-    body["next_cursor"] = EncodeListCursor(page.items.back().id);
-  }
-  return body;
-}
 
 nlohmann::json Shown(const Integration& i) { return IntegrationToJson(i, SecretHandling::kRedact); }
 
@@ -149,11 +48,9 @@ nlohmann::json SendResultJson(const SendResult& r) {
 
 }  // namespace
 
-absl::StatusOr<Principal> IntegrationsService::Authenticate(const Request& req) {
-  absl::StatusOr<std::string> token =
-      ExtractApiKey(req.Header("X-API-Key"), req.Header("Authorization"), std::nullopt);
-  if (!token.ok()) return token.status();
-  return auth_->Authenticate(*token);
+absl::StatusOr<Principal> IntegrationsService::Authenticate(const Request& req,
+                                                            Permission permission) {
+  return AuthenticateRequest(*auth_, req, permission);
 }
 
 void IntegrationsService::Register(http::Router& router) {
@@ -184,7 +81,7 @@ void IntegrationsService::Register(http::Router& router) {
 // --- Integrations ---------------------------------------------------------------------
 
 void IntegrationsService::CreateIntegration(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kManageIntegrations);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   JsonBody body = ParseJsonBody(req);
   if (body.problem.has_value()) return std::move(writer).Send(*std::move(body.problem));
@@ -199,7 +96,7 @@ void IntegrationsService::CreateIntegration(Request req, ResponseWriter writer) 
 }
 
 void IntegrationsService::ListIntegrations(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kReadConfiguration);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   absl::StatusOr<ListQuery> q = ParseListQuery(req, {"channel", "enabled", "default"});
   if (!q.ok()) return std::move(writer).Send(QueryProblem(q.status()));
@@ -212,7 +109,7 @@ void IntegrationsService::ListIntegrations(Request req, ResponseWriter writer) {
 }
 
 void IntegrationsService::GetIntegration(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kReadConfiguration);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   std::optional<std::string> id = PathId(req);
   if (!id.has_value()) return std::move(writer).Send(NotFound("integration", req.path_params["id"]));
@@ -222,7 +119,7 @@ void IntegrationsService::GetIntegration(Request req, ResponseWriter writer) {
 }
 
 void IntegrationsService::PatchIntegration(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kManageIntegrations);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   std::optional<std::string> id = PathId(req);
   if (!id.has_value()) return std::move(writer).Send(NotFound("integration", req.path_params["id"]));
@@ -234,19 +131,17 @@ void IntegrationsService::PatchIntegration(Request req, ResponseWriter writer) {
 }
 
 void IntegrationsService::DeleteIntegration(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kManageIntegrations);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   std::optional<std::string> id = PathId(req);
   if (!id.has_value()) return std::move(writer).Send(NotFound("integration", req.path_params["id"]));
   absl::Status s = catalog_->DeleteIntegration(who->tenant_id, *id);
   if (!s.ok()) return std::move(writer).Send(LookupProblem(s, "integration", *id));
-  Response res;
-  res.status = 204;
-  std::move(writer).Send(std::move(res));
+  std::move(writer).Send(NoContent());
 }
 
 void IntegrationsService::TestIntegration(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kManageIntegrations);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   std::optional<std::string> id = PathId(req);
   if (!id.has_value()) return std::move(writer).Send(NotFound("integration", req.path_params["id"]));
@@ -258,7 +153,7 @@ void IntegrationsService::TestIntegration(Request req, ResponseWriter writer) {
 // --- Templates ------------------------------------------------------------------------
 
 void IntegrationsService::CreateTemplate(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kManageIntegrations);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   JsonBody body = ParseJsonBody(req);
   if (body.problem.has_value()) return std::move(writer).Send(*std::move(body.problem));
@@ -270,7 +165,7 @@ void IntegrationsService::CreateTemplate(Request req, ResponseWriter writer) {
 }
 
 void IntegrationsService::ListTemplates(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kReadConfiguration);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   absl::StatusOr<ListQuery> q = ParseListQuery(req, {});
   if (!q.ok()) return std::move(writer).Send(QueryProblem(q.status()));
@@ -280,7 +175,7 @@ void IntegrationsService::ListTemplates(Request req, ResponseWriter writer) {
 }
 
 void IntegrationsService::GetTemplate(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kReadConfiguration);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   std::optional<std::string> id = PathId(req);
   if (!id.has_value()) return std::move(writer).Send(NotFound("template", req.path_params["id"]));
@@ -290,7 +185,7 @@ void IntegrationsService::GetTemplate(Request req, ResponseWriter writer) {
 }
 
 void IntegrationsService::PatchTemplate(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kManageIntegrations);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   std::optional<std::string> id = PathId(req);
   if (!id.has_value()) return std::move(writer).Send(NotFound("template", req.path_params["id"]));
@@ -302,21 +197,19 @@ void IntegrationsService::PatchTemplate(Request req, ResponseWriter writer) {
 }
 
 void IntegrationsService::DeleteTemplate(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kManageIntegrations);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   std::optional<std::string> id = PathId(req);
   if (!id.has_value()) return std::move(writer).Send(NotFound("template", req.path_params["id"]));
   absl::Status s = catalog_->DeleteTemplate(who->tenant_id, *id);
   if (!s.ok()) return std::move(writer).Send(LookupProblem(s, "template", *id));
-  Response res;
-  res.status = 204;
-  std::move(writer).Send(std::move(res));
+  std::move(writer).Send(NoContent());
 }
 
 // --- Deliveries -----------------------------------------------------------------------
 
 void IntegrationsService::ListDeliveries(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kReadNotifications);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   absl::StatusOr<ListQuery> q = ParseListQuery(req, {"status", "notification_id"});
   if (!q.ok()) return std::move(writer).Send(QueryProblem(q.status()));
@@ -328,7 +221,7 @@ void IntegrationsService::ListDeliveries(Request req, ResponseWriter writer) {
 }
 
 void IntegrationsService::GetDelivery(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kReadNotifications);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   std::optional<std::string> id = PathId(req);
   if (!id.has_value()) return std::move(writer).Send(NotFound("delivery", req.path_params["id"]));
@@ -338,7 +231,7 @@ void IntegrationsService::GetDelivery(Request req, ResponseWriter writer) {
 }
 
 void IntegrationsService::ReplayDelivery(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kManageIntegrations);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   std::optional<std::string> id = PathId(req);
   if (!id.has_value()) return std::move(writer).Send(NotFound("delivery", req.path_params["id"]));

@@ -19,7 +19,8 @@
 #define ALERTHUB_SERVER_INTEGRATIONS_SERVICE_H_
 
 #include "absl/status/statusor.h"
-#include "alerthub/auth/api_keys.h"
+#include "alerthub/auth/credentials.h"
+#include "alerthub/auth/rbac.h"
 #include "alerthub/auth/principal.h"
 #include "alerthub/delivery/catalog.h"
 #include "alerthub/delivery/dispatcher.h"
@@ -30,13 +31,13 @@ namespace alerthub::server {
 class IntegrationsService {
  public:
   // Every pointer must outlive the service.
-  IntegrationsService(Catalog* catalog, Dispatcher* dispatcher, ApiKeyAuthenticator* auth)
+  IntegrationsService(Catalog* catalog, Dispatcher* dispatcher, const RequestAuthenticator* auth)
       : catalog_(catalog), dispatcher_(dispatcher), auth_(auth) {}
 
   void Register(http::Router& router);
 
  private:
-  absl::StatusOr<Principal> Authenticate(const http::Request& req);
+  absl::StatusOr<Principal> Authenticate(const http::Request& req, Permission permission);
 
   void CreateIntegration(http::Request req, http::ResponseWriter writer);
   void ListIntegrations(http::Request req, http::ResponseWriter writer);
@@ -55,7 +56,7 @@ class IntegrationsService {
 
   Catalog* const catalog_;
   Dispatcher* const dispatcher_;
-  ApiKeyAuthenticator* const auth_;
+  const RequestAuthenticator* const auth_;
 };
 
 }  // namespace alerthub::server

@@ -201,7 +201,7 @@ class UpdatesSocket final : public http::WebSocketHandler {
 
 }  // namespace
 
-RouterService::RouterService(Engine* engine, ApiKeyAuthenticator* auth,
+RouterService::RouterService(Engine* engine, const RequestAuthenticator* auth,
                              metrics::Registry* registry, RouterServiceOptions options)
     : engine_(engine), auth_(auth), registry_(registry), options_(std::move(options)) {
   requests_ = &registry_->AddCounter("alerthub_http_requests_total", "HTTP requests served.",
@@ -240,12 +240,14 @@ RouterService::RouterService(Engine* engine, ApiKeyAuthenticator* auth,
   metrics::AddBuildInfo(*registry_, options_.version, options_.commit);
 }
 
-absl::StatusOr<Principal> RouterService::Authenticate(const Request& req, bool allow_query_key) {
-  absl::StatusOr<std::string> token =
-      ExtractApiKey(req.Header("X-API-Key"), req.Header("Authorization"),
-                    allow_query_key ? req.QueryParam("api_key") : std::nullopt);
-  if (!token.ok()) return token.status();
-  return auth_->Authenticate(*token);
+absl::StatusOr<Principal> RouterService::Authenticate(const Request& req, Permission permission,
+                                                      bool allow_query_key) {
+  ALERTHUB_ASSIGN_OR_RETURN(
+      Principal who,
+      auth_->Authenticate(req.Header("X-API-Key"), req.Header("Authorization"),
+                          allow_query_key ? req.QueryParam("api_key") : std::nullopt));
+  ALERTHUB_RETURN_IF_ERROR(Authorize(who, permission));
+  return who;
 }
 
 void RouterService::Register(http::Router& router) {
@@ -261,6 +263,7 @@ void RouterService::Register(http::Router& router) {
   add("GET", "/api/v1/notifications", &RouterService::List);
   add("POST", "/api/v1/notifications/batch", &RouterService::SubmitBatch);
   add("GET", "/api/v1/notifications/{id}", &RouterService::Get);
+  add("DELETE", "/api/v1/notifications/{id}", &RouterService::Cancel);
   add("GET", "/api/v1/notifications/{id}/events", &RouterService::Events);
   router.AddWebSocket(
       "/api/v1/ws", [this](const Request& r) { return AcceptWebSocket(r); },
@@ -307,7 +310,7 @@ void RouterService::ObserveRequest(absl::string_view method, absl::string_view r
 }
 
 void RouterService::Submit(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req, false);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kSendNotifications);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   JsonBody parsed = ParseJsonBody(req);
   if (parsed.problem.has_value()) return std::move(writer).Send(*std::move(parsed.problem));
@@ -333,7 +336,7 @@ void RouterService::Submit(Request req, ResponseWriter writer) {
 }
 
 void RouterService::SubmitBatch(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req, false);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kSendNotifications);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   JsonBody parsed = ParseJsonBody(req);
   if (parsed.problem.has_value()) return std::move(writer).Send(*std::move(parsed.problem));
@@ -432,7 +435,7 @@ void RouterService::SubmitBatch(Request req, ResponseWriter writer) {
 }
 
 void RouterService::Get(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req, false);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kReadNotifications);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   // Ids are stored in lowercase; accept any case.
   const std::string id = absl::AsciiStrToLower(req.path_params["id"]);
@@ -443,8 +446,22 @@ void RouterService::Get(Request req, ResponseWriter writer) {
   std::move(writer).Send(JsonResponse(200, NotificationToJson(*n)));
 }
 
+void RouterService::Cancel(Request req, ResponseWriter writer) {
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kSendNotifications);
+  if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
+  const std::string id = absl::AsciiStrToLower(req.path_params["id"]);
+  SubmitContext ctx;
+  ctx.tenant_id = who->tenant_id;
+  ctx.traceparent = req.traceparent;
+  absl::StatusOr<Notification> n = IsUuid(id)
+      ? engine_->pipeline().Cancel(ctx, id)
+      : absl::StatusOr<Notification>(absl::NotFoundError(""));
+  if (!n.ok()) return std::move(writer).Send(NotificationProblem(n.status(), id));
+  std::move(writer).Send(JsonResponse(200, NotificationToJson(*n)));
+}
+
 void RouterService::Events(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req, false);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kReadNotifications);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   const std::string id = absl::AsciiStrToLower(req.path_params["id"]);
   absl::StatusOr<std::vector<CloudEvent>> events =
@@ -457,7 +474,7 @@ void RouterService::Events(Request req, ResponseWriter writer) {
 }
 
 void RouterService::List(Request req, ResponseWriter writer) {
-  absl::StatusOr<Principal> who = Authenticate(req, false);
+  absl::StatusOr<Principal> who = Authenticate(req, Permission::kReadNotifications);
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   absl::StatusOr<ListOptions> o = ParseListQuery(req);
   if (!o.ok()) return std::move(writer).Send(QueryProblem(o.status()));
@@ -480,7 +497,8 @@ void RouterService::List(Request req, ResponseWriter writer) {
 }
 
 http::WebSocketAcceptResult RouterService::AcceptWebSocket(const Request& req) {
-  absl::StatusOr<Principal> who = Authenticate(req, /*allow_query_key=*/true);
+  absl::StatusOr<Principal> who =
+      Authenticate(req, Permission::kReadNotifications, /*allow_query_key=*/true);
   if (!who.ok()) return ProblemFromStatus(who.status());
   return std::unique_ptr<http::WebSocketHandler>(
       new UpdatesSocket(&engine_->kv(), who->tenant_id));

@@ -16,7 +16,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "alerthub/auth/api_keys.h"
+#include "alerthub/auth/credentials.h"
+#include "alerthub/auth/rbac.h"
 #include "alerthub/auth/principal.h"
 #include "alerthub/engine/engine.h"
 #include "alerthub/server/http/router.h"
@@ -33,7 +34,7 @@ struct RouterServiceOptions {
 class RouterService {
  public:
   // `engine`, `auth` and `registry` must outlive the service.
-  RouterService(Engine* engine, ApiKeyAuthenticator* auth, metrics::Registry* registry,
+  RouterService(Engine* engine, const RequestAuthenticator* auth, metrics::Registry* registry,
                 RouterServiceOptions options);
 
   // The /api/v1/notifications routes and the /api/v1/ws WebSocket.
@@ -49,18 +50,22 @@ class RouterService {
                       absl::Duration duration);
 
  private:
-  absl::StatusOr<Principal> Authenticate(const http::Request& req, bool allow_query_key);
+  absl::StatusOr<Principal> Authenticate(const http::Request& req, Permission permission,
+                                         bool allow_query_key = false);
 
   void Submit(http::Request req, http::ResponseWriter writer);
   void SubmitBatch(http::Request req, http::ResponseWriter writer);
   void Get(http::Request req, http::ResponseWriter writer);
+  // DELETE /api/v1/notifications/{id}: cancels one not yet sent (scheduled or
+  // held); 409 once a delivery has started.
+  void Cancel(http::Request req, http::ResponseWriter writer);
   void Events(http::Request req, http::ResponseWriter writer);
   void List(http::Request req, http::ResponseWriter writer);
   http::WebSocketAcceptResult AcceptWebSocket(const http::Request& req);
   void Ready(http::Request req, http::ResponseWriter writer);
 
   Engine* const engine_;
-  ApiKeyAuthenticator* const auth_;
+  const RequestAuthenticator* const auth_;
   metrics::Registry* const registry_;
   const RouterServiceOptions options_;
 

@@ -16,6 +16,8 @@
 #include "alerthub/common/status.h"
 #include "alerthub/common/uuid.h"
 #include "alerthub/model/event.h"
+#include "alerthub/model/rule.h"
+#include "nlohmann/json.hpp"
 #include "alerthub/testing/status_matchers.h"
 #include "gmock/gmock.h"
 
@@ -623,6 +625,155 @@ TEST_P(ClientContractTest, ConcurrentUseFromEightThreads) {
   o.limit = 500;
   ASSERT_OK_AND_ASSIGN(NotificationList all, client_->List(o));
   EXPECT_EQ(all.items.size(), unique.size());
+}
+
+
+// --- Routing rules -------------------------------------------------------------------
+// The tenant may be shared: every rule here matches only a type no other case
+// uses, and each case deletes the rules it made.
+
+namespace {
+
+// A rule from request JSON; `type` is its match's type.
+Rule MakeRule(absl::string_view name, int position, absl::string_view type,
+              const nlohmann::json& actions) {
+  absl::StatusOr<Rule> r = RuleFromRequestJson({{"name", std::string(name)},
+                                                {"position", position},
+                                                {"match", {{"type", std::string(type)}}},
+                                                {"actions", actions}});
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *std::move(r) : Rule{};
+}
+
+// What a caller sets on a rule: everything RuleToJson shows but the fields
+// AlertHub assigns.
+nlohmann::json RequestFields(const Rule& r) {
+  nlohmann::json j = RuleToJson(r);
+  for (const char* assigned : {"id", "tenant_id", "created_at", "updated_at"}) j.erase(assigned);
+  return j;
+}
+
+// The ids of `rules` that are in `mine`, in list order.
+std::vector<std::string> IdsIn(const std::vector<Rule>& rules, const std::set<std::string>& mine) {
+  std::vector<std::string> out;
+  for (const Rule& r : rules) {
+    if (mine.count(r.id) > 0) out.push_back(r.id);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_P(ClientContractTest, RuleCreateGetUpdateDelete) {
+  const std::string type = UniqueName("rule.crud");
+  const Rule rule = MakeRule("route crud", 100, type,
+                             {{"route", {{"channels", {"slack", "webhook"}}}},
+                              {"throttle", {{"limit", 5}, {"window_s", 60}}}});
+  ASSERT_OK_AND_ASSIGN(Rule created, client_->CreateRule(rule));
+  auto cleanup = absl::MakeCleanup([&] { client_->DeleteRule(created.id).IgnoreError(); });
+  EXPECT_TRUE(IsUuid(created.id)) << created.id;
+  EXPECT_FALSE(created.tenant_id.empty());
+  EXPECT_EQ(RequestFields(created), RequestFields(rule));
+  EXPECT_NE(created.created_at, absl::InfinitePast());
+  EXPECT_EQ(created.updated_at, created.created_at);
+
+  ASSERT_OK_AND_ASSIGN(Rule got, client_->GetRule(created.id));
+  EXPECT_EQ(RuleToJson(got), RuleToJson(created));
+  ASSERT_OK_AND_ASSIGN(std::vector<Rule> listed, client_->ListRules());
+  EXPECT_THAT(IdsIn(listed, {created.id}), ElementsAre(created.id));
+
+  Rule replacement = MakeRule("suppress crud", 7, type, {{"suppress", true}});
+  replacement.id = created.id;
+  replacement.enabled = false;
+  ASSERT_OK_AND_ASSIGN(Rule updated, client_->UpdateRule(replacement));
+  EXPECT_EQ(RequestFields(updated), RequestFields(replacement));
+  EXPECT_EQ(updated.id, created.id);
+  EXPECT_EQ(Micros(updated.created_at), Micros(created.created_at));
+  EXPECT_GE(updated.updated_at, created.updated_at);
+  ASSERT_OK_AND_ASSIGN(got, client_->GetRule(created.id));
+  EXPECT_EQ(RequestFields(got), RequestFields(replacement));
+
+  ASSERT_OK(client_->DeleteRule(created.id));
+  EXPECT_THAT(client_->GetRule(created.id), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(client_->DeleteRule(created.id), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(client_->UpdateRule(replacement), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(ClientContractTest, ListRulesInEvaluationOrder) {
+  const std::string type = UniqueName("rule.order");
+  std::set<std::string> mine;
+  std::vector<std::string> by_creation;
+  auto cleanup = absl::MakeCleanup([&] {
+    for (const std::string& id : mine) client_->DeleteRule(id).IgnoreError();
+  });
+  // Created at positions 30, 10, 20 (one disabled): listed 10, 20, 30.
+  for (int position : {30, 10, 20}) {
+    Rule r = MakeRule(absl::StrCat("order ", position), position, type, {{"suppress", true}});
+    r.enabled = position != 20;
+    ASSERT_OK_AND_ASSIGN(Rule created, client_->CreateRule(r));
+    mine.insert(created.id);
+    by_creation.push_back(created.id);
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<Rule> listed, client_->ListRules());
+  EXPECT_THAT(IdsIn(listed, mine), ElementsAre(by_creation[1], by_creation[2], by_creation[0]));
+}
+
+TEST_P(ClientContractTest, CreateRuleNamesEveryInvalidField) {
+  Rule bad;
+  bad.name = "";
+  bad.match.type = "Not A Glob!";
+  bad.actions.suppress = true;
+  bad.actions.delay = absl::Seconds(5);
+  absl::Status s = client_->CreateRule(bad).status();
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Fields(s), ::testing::IsSupersetOf({"name", "match.type", "actions.suppress"}));
+  Rule bad_update = bad;
+  bad_update.id = "00000000-0000-7000-8000-000000000000";
+  // An unknown rule is not found before its fields are looked at.
+  EXPECT_THAT(client_->UpdateRule(bad_update), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(ClientContractTest, UnknownRuleIsNotFound) {
+  const std::string unknown = "00000000-0000-7000-8000-000000000000";
+  EXPECT_THAT(client_->GetRule(unknown), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(client_->DeleteRule(unknown), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(client_->GetRule("not-a-uuid"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(client_->GetRule(""), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_P(ClientContractTest, EvaluateRuleIsADryRunOfTheCurrentRules) {
+  const std::string type = UniqueName("rule.evaluate");
+  ASSERT_OK_AND_ASSIGN(Rule rule,
+                       client_->CreateRule(MakeRule("mute", 0, type, {{"suppress", true}})));
+  auto cleanup = absl::MakeCleanup([&] { client_->DeleteRule(rule.id).IgnoreError(); });
+
+  Notification n = Make(type, "would be muted");
+  n.priority = Priority::kHigh;
+  ASSERT_OK_AND_ASSIGN(nlohmann::json plan, client_->EvaluateRule(n));
+  EXPECT_EQ(plan["suppressed"], true) << plan.dump();
+  EXPECT_EQ(plan["suppression"]["rule_id"], rule.id) << plan.dump();
+  ASSERT_EQ(plan["evaluation"]["matched_rules"].size(), 1u) << plan.dump();
+  EXPECT_EQ(plan["evaluation"]["matched_rules"][0]["id"], rule.id);
+  EXPECT_EQ(plan["effective_priority"], "high");
+  EXPECT_THAT(plan["deliveries"], IsEmpty());
+
+  // A change applies to the next evaluation at once.
+  Rule raise = MakeRule("raise", 0, type, {{"priority", {{"set", "critical"}}}});
+  raise.id = rule.id;
+  ASSERT_OK(client_->UpdateRule(raise).status());
+  ASSERT_OK_AND_ASSIGN(plan, client_->EvaluateRule(n));
+  EXPECT_EQ(plan["suppressed"], false) << plan.dump();
+  EXPECT_EQ(plan["effective_priority"], "critical") << plan.dump();
+
+  // Another type matches no rule of this case.
+  ASSERT_OK_AND_ASSIGN(plan, client_->EvaluateRule(Make(UniqueName("rule.other"), "t")));
+  EXPECT_EQ(plan["suppressed"], false) << plan.dump();
+  for (const nlohmann::json& m : plan["evaluation"]["matched_rules"]) EXPECT_NE(m["id"], rule.id);
+
+  // Validated as a submission: nothing is evaluated.
+  absl::Status s = client_->EvaluateRule(Make("", "no type")).status();
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(Fields(s), ::testing::Contains("type"));
 }
 
 }  // namespace alerthub::testing

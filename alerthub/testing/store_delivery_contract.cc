@@ -518,6 +518,107 @@ TEST_P(StoreContractTest, ReplayPutsADeadDeliveryBackWithAFreshSchedule) {
               StatusIs(StatusCode::kNotFound));
 }
 
+TEST_P(StoreContractTest, CancelBeforeRoutingStopsRoutingFromWriting) {
+  Tenant t = AddTenant("acme");
+  SubmissionWrite s = NewSubmission(t.id);
+  CommitAll({s});
+  const Notification& n = s.notification;
+  const CloudEvent cancel =
+      MakeNotificationEvent(n, kEventCancelled, "/alerthub/api", clock_.Now(), {});
+
+  ASSERT_OK_AND_ASSIGN(CancelOutcome out, store_->CancelNotification(t.id, n.id, cancel));
+  EXPECT_EQ(out.notification.id, n.id);
+  EXPECT_EQ(out.notification.status, NotificationStatus::kCancelled);
+  EXPECT_EQ(out.deliveries_cancelled, 0);
+
+  // Routing that arrives afterwards (the outbox message was on its way)
+  // creates nothing and leaves the status alone.
+  ASSERT_OK_AND_ASSIGN(RoutingOutcome late, store_->RecordRouting(DeliveryFixture::Routing(
+                                                n, {"int-a"}, clock_.Now())));
+  EXPECT_FALSE(late.notification.changed());
+  ASSERT_OK_AND_ASSIGN(Notification got, store_->GetNotification(t.id, n.id));
+  EXPECT_EQ(got.status, NotificationStatus::kCancelled);
+  ASSERT_OK_AND_ASSIGN(std::vector<CloudEvent> events, store_->ListEvents(t.id, n.id));
+  EXPECT_THAT(EventTypes(events), ElementsAre(kEventAccepted, kEventCancelled));
+
+  // Cancelled is final.
+  EXPECT_THAT(store_->CancelNotification(t.id, n.id, cancel),
+              StatusIs(StatusCode::kFailedPrecondition));
+  EXPECT_THAT(store_->CancelNotification(t.id, "nope", cancel),
+              StatusIs(StatusCode::kNotFound));
+  Tenant other = AddTenant("other");
+  EXPECT_THAT(store_->CancelNotification(other.id, n.id, cancel),
+              StatusIs(StatusCode::kNotFound));
+}
+
+TEST_P(StoreContractTest, CancelSuppressesWaitingDeliveriesButNotStartedOnes) {
+  Tenant t = AddTenant("acme");
+  SubmissionWrite s1 = NewSubmission(t.id);
+  SubmissionWrite s2 = NewSubmission(t.id);
+  CommitAll({s1, s2});
+
+  // s1: routed, its deliveries due in an hour (scheduled) and one held.
+  RoutingWrite w1 = DeliveryFixture::Routing(s1.notification, {"int-a", "int-b"}, clock_.Now());
+  w1.deliveries[0].next_attempt_at = clock_.Now() + absl::Hours(1);
+  w1.deliveries[1].status = DeliveryStatus::kHeld;
+  w1.deliveries[1].next_attempt_at = clock_.Now() + absl::Hours(2);
+  ASSERT_OK(store_->RecordRouting(w1).status());
+  const CloudEvent cancel1 =
+      MakeNotificationEvent(s1.notification, kEventCancelled, "/alerthub/api", clock_.Now(), {});
+  ASSERT_OK_AND_ASSIGN(CancelOutcome out,
+                       store_->CancelNotification(t.id, s1.notification.id, cancel1));
+  EXPECT_EQ(out.notification.status, NotificationStatus::kCancelled);
+  EXPECT_EQ(out.deliveries_cancelled, 2);
+  for (const Delivery& d : w1.deliveries) {
+    ASSERT_OK_AND_ASSIGN(Delivery got, store_->GetDelivery(t.id, d.id));
+    EXPECT_EQ(got.status, DeliveryStatus::kSuppressed);
+    EXPECT_EQ(got.last_error, "cancelled");
+    // Nothing is left for a worker, even once it would have been due.
+    clock_.Advance(absl::Hours(3));
+    ASSERT_OK_AND_ASSIGN(DeliveryClaim claim,
+                         store_->ClaimDelivery(t.id, d.id, absl::Seconds(30)));
+    EXPECT_EQ(claim.result, DeliveryClaim::Result::kFinished);
+  }
+  ASSERT_OK_AND_ASSIGN(Page<Delivery> open, store_->ListUnfinishedDeliveries({}));
+  EXPECT_THAT(open.items, IsEmpty());
+
+  // s2: one delivery has been claimed: too late to cancel, nothing changes.
+  RoutingWrite w2 = DeliveryFixture::Routing(s2.notification, {"int-a", "int-b"}, clock_.Now());
+  ASSERT_OK(store_->RecordRouting(w2).status());
+  ASSERT_OK(store_->ClaimDelivery(t.id, w2.deliveries[0].id, absl::Seconds(30)).status());
+  const CloudEvent cancel2 =
+      MakeNotificationEvent(s2.notification, kEventCancelled, "/alerthub/api", clock_.Now(), {});
+  EXPECT_THAT(store_->CancelNotification(t.id, s2.notification.id, cancel2),
+              StatusIs(StatusCode::kFailedPrecondition));
+  ASSERT_OK_AND_ASSIGN(Delivery untouched, store_->GetDelivery(t.id, w2.deliveries[1].id));
+  EXPECT_EQ(untouched.status, DeliveryStatus::kPending);
+  ASSERT_OK_AND_ASSIGN(Notification n2, store_->GetNotification(t.id, s2.notification.id));
+  EXPECT_EQ(n2.status, NotificationStatus::kDelivering);
+}
+
+TEST_P(StoreContractTest, HeldDeliveryIsClaimableOnceDue) {
+  Tenant t = AddTenant("acme");
+  SubmissionWrite s = NewSubmission(t.id);
+  CommitAll({s});
+  RoutingWrite w = DeliveryFixture::Routing(s.notification, {"int-a"}, clock_.Now());
+  w.deliveries[0].status = DeliveryStatus::kHeld;
+  w.deliveries[0].next_attempt_at = clock_.Now() + absl::Hours(8);
+  ASSERT_OK_AND_ASSIGN(RoutingOutcome routed, store_->RecordRouting(w));
+  EXPECT_EQ(routed.deliveries[0].status, DeliveryStatus::kHeld);
+  EXPECT_EQ(routed.notification.after, NotificationStatus::kRouted);
+  const std::string id = w.deliveries[0].id;
+
+  ASSERT_OK_AND_ASSIGN(DeliveryClaim early, store_->ClaimDelivery(t.id, id, absl::Seconds(30)));
+  EXPECT_EQ(early.result, DeliveryClaim::Result::kNotDue);
+  ASSERT_OK_AND_ASSIGN(Page<Delivery> open, store_->ListUnfinishedDeliveries({}));
+  EXPECT_THAT(DeliveryIds(open.items), ElementsAre(id));
+
+  clock_.Advance(absl::Hours(8));
+  ASSERT_OK_AND_ASSIGN(DeliveryClaim due, store_->ClaimDelivery(t.id, id, absl::Seconds(30)));
+  EXPECT_EQ(due.result, DeliveryClaim::Result::kClaimed);
+  EXPECT_EQ(due.delivery.status, DeliveryStatus::kSending);
+}
+
 TEST_P(StoreContractTest, ListDeliveriesNewestFirstFilteredAndTenantScoped) {
   Tenant t = AddTenant("acme");
   SubmissionWrite s1 = NewSubmission(t.id);

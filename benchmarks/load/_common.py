@@ -148,7 +148,7 @@ class Daemon:
         self.data = os.path.join(work, "data-%d" % self.port)
         self.proc = subprocess.Popen(
             ["taskset", "-c", cpu, binary, "--data_dir=" + self.data, "--http_address=127.0.0.1",
-             "--http_port=%d" % self.port, "--rate_limit_enabled=false", "--access_log=false",
+             "--http_port=%d" % self.port, "--grpc_port=0", "--rate_limit_enabled=false", "--access_log=false",
              "--allow_private_networks", "--delivery_workers=%d" % workers, *extra],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "daemon.err"), "ab"))
         wait_ready("http://127.0.0.1:%d/health/ready" % self.port)

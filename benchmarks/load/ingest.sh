@@ -25,7 +25,7 @@ server_cpus="0"; load_cpus="1"
 [ "$cores" -lt 2 ] && { server_cpus="0"; load_cpus="0"; }
 
 taskset -c "$server_cpus" "$ALERTHUB_BIN" --data_dir="$work/data" --http_address=127.0.0.1 \
-  --http_port="$port" --rate_limit_enabled=false --access_log=false --deliver=false \
+  --http_port="$port" --grpc_port=0 --rate_limit_enabled=false --access_log=false --deliver=false \
   >"$work/out" 2>"$work/err" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT

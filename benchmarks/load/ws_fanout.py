@@ -67,7 +67,7 @@ async def one_run(args, binary, server_cpu, needed, errors):
     port = free_port()
     proc = subprocess.Popen(
         ["taskset", "-c", server_cpu, binary, f"--data_dir={work}/data",
-         "--http_address=127.0.0.1", f"--http_port={port}", "--access_log=false",
+         "--http_address=127.0.0.1", f"--http_port={port}", "--grpc_port=0", "--access_log=false",
          "--rate_limit_enabled=false",
          # Only the accepted update per notification: fan-out, not delivery.
          "--deliver=false"],

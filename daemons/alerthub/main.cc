@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
   if (options->engine.store.empty()) {
     options->engine.store = absl::StrCat("sqlite://", data_dir, "/alerthub.db");
   }
+  if (options->admin.grpc_port < 0) options->admin.grpc_port = 9090;
+  options->admin.serve_rest = true;
   if (options->bootstrap_key_file.empty()) {
     options->bootstrap_key_file = absl::StrCat(data_dir, "/bootstrap-api-key");
   }

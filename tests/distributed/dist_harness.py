@@ -270,7 +270,8 @@ def bootstrap_owner_key(alerthub_bin, names, log_dir, timeout=60.0):
     os.makedirs(data_dir, exist_ok=True)
     d = Daemon("bootstrap", alerthub_bin,
                ["--data_dir=" + data_dir, "--store=" + names.store_url, "--bus=" + names.bus_url,
-                "--queue=" + names.amqp_url, "--kv=" + names.kv_url, "--deliver=false"],
+                "--queue=" + names.amqp_url, "--kv=" + names.kv_url, "--deliver=false",
+                "--grpc_port=0"],
                log_dir)
     try:
         d.start(timeout=timeout)

@@ -189,6 +189,8 @@ class Daemon:
             "--data_dir=" + self.data_dir,
             "--http_address=127.0.0.1",
             "--http_port=%d" % self.port,
+            "--grpc_address=127.0.0.1",
+            "--grpc_port=0",
         ] + self.extra_args
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(

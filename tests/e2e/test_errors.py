@@ -376,7 +376,7 @@ def test_unknown_route_is_404_about_blank(api):
 @pytest.mark.parametrize("method,path,allow", [
     ("DELETE", NOTIFY, "GET, HEAD, POST"),
     ("PUT", NOTIFY, "GET, HEAD, POST"),
-    ("PATCH", NOTIFY + "/01a21b4f-e70c-7760-b0d0-c71c9833a5d0", "GET, HEAD"),
+    ("PATCH", NOTIFY + "/01a21b4f-e70c-7760-b0d0-c71c9833a5d0", "DELETE, GET, HEAD"),
     ("POST", NOTIFY + "/01a21b4f-e70c-7760-b0d0-c71c9833a5d0/events", "GET, HEAD"),
     ("POST", "/health/live", "GET, HEAD"),
     ("DELETE", "/metrics", "GET, HEAD"),

@@ -410,3 +410,39 @@ def test_concurrent_identical_content_stores_one(api):
         rs = _concurrently(api, {"type": t, "title": "same"})
         assert sorted(r.status_code for r in rs) == [200] * 15 + [202], "trial %d" % trial
         assert len(api.list(type=t).json()["notifications"]) == 1
+
+
+def test_cancel_before_sending_makes_the_notification_final(api, other_tenant):
+    # The shared daemon runs with --deliver=false: nothing is routed, so a
+    # fresh notification can still be cancelled.
+    nid = api.submit_ok({"type": unique("cancel.me"), "title": "maybe"})
+
+    _, foreign = other_tenant
+    r = foreign.request("DELETE", "/api/v1/notifications/" + nid)
+    assert r.status_code == 404, r.text
+    assert r.headers["Content-Type"] == "application/problem+json"
+
+    r = api.request("DELETE", "/api/v1/notifications/" + nid)
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == nid
+    assert r.json()["status"] == "cancelled"
+    assert api.get("/api/v1/notifications/" + nid).json()["status"] == "cancelled"
+    events = api.get("/api/v1/notifications/" + nid + "/events").json()["events"]
+    assert [e["type"] for e in events] == ["alerthub.notification.accepted",
+                                           "alerthub.notification.cancelled"]
+
+    # Final: a second cancel is a conflict that says why.
+    r = api.request("DELETE", "/api/v1/notifications/" + nid)
+    assert r.status_code == 409, r.text
+    problem = r.json()
+    assert problem["status"] == 409
+    assert "cancelled already" in problem["detail"]
+
+
+def test_cancel_of_unknown_or_malformed_ids_is_not_found(api):
+    for nid in [str(uuid.uuid4()), "not-a-uuid"]:
+        r = api.request("DELETE", "/api/v1/notifications/" + nid)
+        assert r.status_code == 404, r.text
+        assert r.json()["status"] == 404
+    r = api.request("DELETE", "/api/v1/notifications/" + str(uuid.uuid4()), key=False)
+    assert r.status_code == 401

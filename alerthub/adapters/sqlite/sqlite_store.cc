@@ -16,6 +16,7 @@
 #include "alerthub/adapters/sqlite/internal/connection.h"
 #include "alerthub/adapters/sqlite/internal/database.h"
 #include "alerthub/adapters/sqlite/internal/delivery_tables.h"
+#include "alerthub/adapters/sqlite/internal/rule_user_tables.h"
 #include "alerthub/adapters/sqlite/internal/schema.h"
 #include "alerthub/adapters/sqlite/internal/task_queue.h"
 #include "alerthub/common/status.h"
@@ -234,7 +235,8 @@ ApiKey ApiKeyFromRow(const Statement& s) {
 
 class SqliteStoreImpl final : public SqliteStore {
  public:
-  explicit SqliteStoreImpl(std::shared_ptr<Database> db) : db_(db), tables_(std::move(db)) {}
+  explicit SqliteStoreImpl(std::shared_ptr<Database> db)
+      : db_(db), tables_(db), rules_(std::move(db)) {}
 
   absl::Status CreateTenant(const Tenant& tenant) override {
     std::string settings;
@@ -619,43 +621,49 @@ class SqliteStoreImpl final : public SqliteStore {
     return tables_.ListDeliveries(tenant_id, filter, page);
   }
 
-  // TODO(rules): the rule, user and preference tables.
-  absl::StatusOr<CancelOutcome> CancelNotification(absl::string_view, absl::string_view,
-                                                   const CloudEvent&) override {
-    return absl::UnimplementedError("CancelNotification");
+  absl::StatusOr<CancelOutcome> CancelNotification(absl::string_view tenant_id,
+                                                   absl::string_view id,
+                                                   const CloudEvent& event) override {
+    CancelOutcome out;
+    ALERTHUB_ASSIGN_OR_RETURN(out.deliveries_cancelled,
+                              tables_.CancelNotification(tenant_id, id, event));
+    ALERTHUB_ASSIGN_OR_RETURN(out.notification, GetNotification(tenant_id, id));
+    return out;
   }
-  absl::Status CreateRule(const Rule&) override { return absl::UnimplementedError("rules"); }
-  absl::StatusOr<Rule> GetRule(absl::string_view, absl::string_view) override {
-    return absl::UnimplementedError("rules");
+  absl::Status CreateRule(const Rule& rule) override { return rules_.CreateRule(rule); }
+  absl::StatusOr<Rule> GetRule(absl::string_view tenant_id, absl::string_view id) override {
+    return rules_.GetRule(tenant_id, id);
   }
-  absl::StatusOr<std::vector<Rule>> ListRules(absl::string_view) override {
-    return absl::UnimplementedError("rules");
+  absl::StatusOr<std::vector<Rule>> ListRules(absl::string_view tenant_id) override {
+    return rules_.ListRules(tenant_id);
   }
-  absl::Status UpdateRule(const Rule&) override { return absl::UnimplementedError("rules"); }
-  absl::Status DeleteRule(absl::string_view, absl::string_view) override {
-    return absl::UnimplementedError("rules");
+  absl::Status UpdateRule(const Rule& rule) override { return rules_.UpdateRule(rule); }
+  absl::Status DeleteRule(absl::string_view tenant_id, absl::string_view id) override {
+    return rules_.DeleteRule(tenant_id, id);
   }
-  absl::Status CreateUser(const User&) override { return absl::UnimplementedError("users"); }
-  absl::StatusOr<User> GetUser(absl::string_view, absl::string_view) override {
-    return absl::UnimplementedError("users");
+  absl::Status CreateUser(const User& user) override { return rules_.CreateUser(user); }
+  absl::StatusOr<User> GetUser(absl::string_view tenant_id, absl::string_view id) override {
+    return rules_.GetUser(tenant_id, id);
   }
-  absl::StatusOr<Page<User>> ListUsers(absl::string_view, const PageRequest&) override {
-    return absl::UnimplementedError("users");
+  absl::StatusOr<Page<User>> ListUsers(absl::string_view tenant_id,
+                                       const PageRequest& page) override {
+    return rules_.ListUsers(tenant_id, page);
   }
-  absl::Status UpdateUser(const User&) override { return absl::UnimplementedError("users"); }
-  absl::Status DeleteUser(absl::string_view, absl::string_view) override {
-    return absl::UnimplementedError("users");
+  absl::Status UpdateUser(const User& user) override { return rules_.UpdateUser(user); }
+  absl::Status DeleteUser(absl::string_view tenant_id, absl::string_view id) override {
+    return rules_.DeleteUser(tenant_id, id);
   }
-  absl::StatusOr<Preferences> GetPreferences(absl::string_view, absl::string_view) override {
-    return absl::UnimplementedError("users");
+  absl::StatusOr<Preferences> GetPreferences(absl::string_view tenant_id,
+                                             absl::string_view user_id) override {
+    return rules_.GetPreferences(tenant_id, user_id);
   }
-  absl::Status SetPreferences(absl::string_view, absl::string_view,
-                              const Preferences&) override {
-    return absl::UnimplementedError("users");
+  absl::Status SetPreferences(absl::string_view tenant_id, absl::string_view user_id,
+                              const Preferences& preferences) override {
+    return rules_.SetPreferences(tenant_id, user_id, preferences);
   }
   absl::StatusOr<std::vector<Recipient>> GetRecipients(
-      absl::string_view, absl::Span<const std::string>) override {
-    return absl::UnimplementedError("users");
+      absl::string_view tenant_id, absl::Span<const std::string> user_ids) override {
+    return rules_.GetRecipients(tenant_id, user_ids);
   }
 
   absl::StatusOr<std::unique_ptr<TaskQueue>> OpenTaskQueue() override {
@@ -720,6 +728,7 @@ class SqliteStoreImpl final : public SqliteStore {
 
   const std::shared_ptr<Database> db_;
   sqlite_internal::DeliveryTables tables_;
+  sqlite_internal::RuleUserTables rules_;
 };
 
 }  // namespace

@@ -119,8 +119,9 @@ absl::StatusOr<HttpResponse> CurlTransport::Send(const HttpRequest& request, boo
     extra.push_back(absl::StrCat(name, ": ", value));
     headers = curl_slist_append(headers, extra.back().c_str());
   }
-  const bool post = request.method == "POST";
-  if (post) headers = curl_slist_append(headers, "Content-Type: application/json");
+  // POST and PUT carry the JSON body; GET and DELETE none.
+  const bool with_body = request.method == "POST" || request.method == "PUT";
+  if (with_body) headers = curl_slist_append(headers, "Content-Type: application/json");
 
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -137,7 +138,7 @@ absl::StatusOr<HttpResponse> CurlTransport::Send(const HttpRequest& request, boo
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &collected);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &collected);
-  if (post) {
+  if (with_body) {
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(request.body.size()));
@@ -145,6 +146,9 @@ absl::StatusOr<HttpResponse> CurlTransport::Send(const HttpRequest& request, boo
   } else {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   }
+  // PUT and DELETE: the POST or GET above, under their own name.
+  const bool custom = request.method != "GET" && request.method != "POST";
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, custom ? request.method.c_str() : nullptr);
 
   const CURLcode code = curl_easy_perform(curl);
   long http_status = 0;
@@ -152,6 +156,7 @@ absl::StatusOr<HttpResponse> CurlTransport::Send(const HttpRequest& request, boo
   // The pooled handle must not point at `error` or `headers` once they are gone.
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, static_cast<char*>(nullptr));
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr));
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, static_cast<char*>(nullptr));
   curl_slist_free_all(headers);
   Release(curl);
 

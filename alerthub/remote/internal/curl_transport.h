@@ -42,9 +42,9 @@ struct CurlTransportOptions {
 };
 
 struct HttpRequest {
-  std::string method = "GET";  // "GET" or "POST"
+  std::string method = "GET";  // "GET", "POST", "PUT" or "DELETE"
   std::string target;          // path and query, "/api/v1/notifications?limit=5"
-  std::string body;            // JSON; sent when method is POST
+  std::string body;            // JSON; sent when method is POST or PUT
   // Extra header fields (e.g. Idempotency-Key).
   std::vector<std::pair<std::string, std::string>> headers;
 };

@@ -39,7 +39,7 @@ class Daemon:
 
     def start(self, timeout=30.0):
         args = [self.binary, "--data_dir=" + self.data_dir, "--http_address=127.0.0.1",
-                "--http_port=0"] + self.extra_args
+                "--http_port=0", "--grpc_address=127.0.0.1", "--grpc_port=0"] + self.extra_args
         # The daemon reads ALERTHUB_<FLAG> variables; keep the caller's out.
         env = {k: v for k, v in os.environ.items() if not k.startswith("ALERTHUB_")}
         with open(self.log_path, "wb") as log:

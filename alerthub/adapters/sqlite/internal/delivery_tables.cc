@@ -8,43 +8,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "alerthub/adapters/sqlite/internal/connection.h"
+#include "alerthub/adapters/sqlite/internal/table_util.h"
 #include "alerthub/common/status.h"
 #include "alerthub/common/uuid.h"
 #include "nlohmann/json.hpp"
 
 namespace alerthub::sqlite_internal {
 namespace {
-
-int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
-absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
-
-absl::Status CheckLimit(const PageRequest& page) {
-  if (page.limit < 1 || page.limit > 500) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("limit must be 1-500, got ", page.limit));
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<nlohmann::json> ParseColumn(absl::string_view text, absl::string_view what) {
-  nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr,
-                                           /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    return absl::InternalError(absl::StrCat("sqlite: corrupt row: ", what,
-                                            " is not valid JSON"));
-  }
-  return j;
-}
-
-absl::StatusOr<std::string> Dump(const nlohmann::json& j, absl::string_view what) {
-  try {
-    return j.dump();
-  } catch (const nlohmann::json::exception& e) {
-    // dump() throws on strings that are not valid UTF-8.
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " cannot be stored as JSON: ", e.what()));
-  }
-}
 
 // Binds `to_int(*value)` at `index`, or NULL when `value` is empty.
 template <typename T, typename ToInt>
@@ -54,39 +24,6 @@ void BindOptional(Statement& st, int index, const std::optional<T>& value, ToInt
   } else {
     st.BindNull(index);
   }
-}
-
-// Reads up to `limit` rows of `st` (which asks for limit + 1) into `out`
-// with `decode` (Statement -> StatusOr<T>); one more row sets has_more.
-template <typename T, typename Decode>
-absl::Status CollectPage(Statement& st, int limit, Page<T>* out, Decode decode) {
-  out->items.clear();
-  out->has_more = false;
-  while (true) {
-    ALERTHUB_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) return absl::OkStatus();
-    if (static_cast<int>(out->items.size()) == limit) {
-      out->has_more = true;
-      return absl::OkStatus();
-    }
-    ALERTHUB_ASSIGN_OR_RETURN(T item, decode(st));
-    out->items.push_back(std::move(item));
-  }
-}
-
-// One page of `sql` (which must end in "LIMIT ?n" bound by `bind` to
-// page.limit + 1) read on a reader, decoded by `decode`.
-template <typename T, typename Bind, typename Decode>
-absl::StatusOr<Page<T>> ReadPage(Database& db, const std::string& sql, const PageRequest& page,
-                                 Bind bind, Decode decode) {
-  ALERTHUB_RETURN_IF_ERROR(CheckLimit(page));
-  Page<T> out;
-  ALERTHUB_RETURN_IF_ERROR(db.Read([&](Connection& c) -> absl::Status {
-    ALERTHUB_ASSIGN_OR_RETURN(Statement st, c.Prepare(sql));
-    bind(st);
-    return CollectPage(st, page.limit, &out, decode);
-  }));
-  return out;
 }
 
 // --- Integrations ---------------------------------------------------------------
@@ -112,18 +49,7 @@ absl::StatusOr<Integration> IntegrationFromRow(const Statement& s) {
 // --- Templates --------------------------------------------------------------------
 
 absl::StatusOr<Template> TemplateFromDoc(absl::string_view doc) {
-  ALERTHUB_ASSIGN_OR_RETURN(nlohmann::json j, ParseColumn(doc, "templates.doc"));
-  absl::StatusOr<Template> t = absl::InternalError("unset");
-  try {
-    t = TemplateFromJson(j);
-  } catch (const nlohmann::json::exception& e) {
-    t = absl::InvalidArgumentError(e.what());
-  }
-  if (!t.ok()) {
-    return absl::InternalError(
-        absl::StrCat("sqlite: corrupt row in templates: ", t.status().message()));
-  }
-  return t;
+  return DecodeJsonColumn(doc, "templates.doc", TemplateFromJson);
 }
 
 absl::Status TemplateConflict(const absl::Status& s, const Template& t) {
@@ -750,6 +676,66 @@ absl::StatusOr<AttemptOutcomeRecord> DeliveryTables::ReplayDelivery(
     return absl::OkStatus();
   }));
   return out;
+}
+
+absl::StatusOr<int64_t> DeliveryTables::CancelNotification(absl::string_view tenant_id,
+                                                           absl::string_view id,
+                                                           const CloudEvent& event) {
+  const absl::Time now = db_->clock().Now();
+  int64_t cancelled = 0;
+  ALERTHUB_RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
+    {
+      ALERTHUB_ASSIGN_OR_RETURN(
+          Statement st, c.Prepare("SELECT status FROM notifications "
+                                  "WHERE id = ?1 AND tenant_id = ?2"));
+      st.BindText(1, id);
+      st.BindText(2, tenant_id);
+      ALERTHUB_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return absl::NotFoundError(absl::StrCat("no notification \"", id, "\""));
+      const auto status = static_cast<NotificationStatus>(st.ColumnInt64(0));
+      if (IsTerminal(status)) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("notification \"", id, "\" is ", NotificationStatusName(status),
+                         " already; only a notification not yet sent can be cancelled"));
+      }
+    }
+    {
+      ALERTHUB_ASSIGN_OR_RETURN(
+          Statement st, c.Prepare("SELECT count(*) FROM deliveries WHERE notification_id = ?1 "
+                                  "AND (status NOT IN (?2, ?3, ?4) OR attempts > 0)"));
+      st.BindText(1, id);
+      st.BindInt64(2, static_cast<int64_t>(DeliveryStatus::kPending));
+      st.BindInt64(3, static_cast<int64_t>(DeliveryStatus::kHeld));
+      st.BindInt64(4, static_cast<int64_t>(DeliveryStatus::kSuppressed));
+      ALERTHUB_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (row && st.ColumnInt64(0) > 0) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("notification \"", id,
+                         "\" is being delivered already; only a notification not yet sent "
+                         "can be cancelled"));
+      }
+    }
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement up, c.Prepare("UPDATE deliveries SET status = ?2, last_error = 'cancelled', "
+                                "next_attempt_at = NULL, lease_until = NULL, updated_at = ?3 "
+                                "WHERE notification_id = ?1 AND status IN (?4, ?5)"));
+    up.BindText(1, id);
+    up.BindInt64(2, static_cast<int64_t>(DeliveryStatus::kSuppressed));
+    up.BindInt64(3, Micros(now));
+    up.BindInt64(4, static_cast<int64_t>(DeliveryStatus::kPending));
+    up.BindInt64(5, static_cast<int64_t>(DeliveryStatus::kHeld));
+    ALERTHUB_RETURN_IF_ERROR(up.Run());
+    cancelled = up.Changes();
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement un, c.Prepare("UPDATE notifications SET status = ?2, updated_at = ?3 "
+                                "WHERE id = ?1"));
+    un.BindText(1, id);
+    un.BindInt64(2, static_cast<int64_t>(NotificationStatus::kCancelled));
+    un.BindInt64(3, Micros(now));
+    ALERTHUB_RETURN_IF_ERROR(un.Run());
+    return InsertEvent(c, event, tenant_id, id);
+  }));
+  return cancelled;
 }
 
 absl::StatusOr<Delivery> DeliveryTables::GetDelivery(absl::string_view tenant_id,

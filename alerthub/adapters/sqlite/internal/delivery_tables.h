@@ -44,6 +44,10 @@ class DeliveryTables {
   absl::StatusOr<AttemptOutcomeRecord> ReplayDelivery(absl::string_view tenant_id,
                                                      absl::string_view id,
                                                      const CloudEvent& event);
+  // Store::CancelNotification's transaction; returns how many deliveries it
+  // suppressed.
+  absl::StatusOr<int64_t> CancelNotification(absl::string_view tenant_id, absl::string_view id,
+                                             const CloudEvent& event);
   absl::StatusOr<Delivery> GetDelivery(absl::string_view tenant_id, absl::string_view id);
   absl::StatusOr<Page<Delivery>> ListUnfinishedDeliveries(const PageRequest& page);
   absl::StatusOr<Page<Delivery>> ListDeliveries(absl::string_view tenant_id,

@@ -158,6 +158,29 @@ CREATE INDEX deliveries_by_status ON deliveries (tenant_id, status, id);
 -- Unfinished deliveries (pending 1, sending 2, held 5) for the start-up sweep.
 CREATE INDEX deliveries_unfinished ON deliveries (id) WHERE status IN (1, 2, 5);
 )sql"},
+    {3, "rules, users and preferences", R"sql(
+-- `doc` is RuleToJson(); `position` beside it orders a tenant's rules.
+CREATE TABLE rules (
+  id         TEXT PRIMARY KEY NOT NULL,
+  tenant_id  TEXT NOT NULL REFERENCES tenants (id),
+  position   INTEGER NOT NULL,
+  doc        TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX rules_by_tenant ON rules (tenant_id, position, id);
+
+-- `doc` is UserToJson(); `email` beside it is unique per tenant regardless
+-- of (ASCII) case. `preferences` is PreferencesToJson(), NULL until set, so
+-- a user and their preferences are deleted together.
+CREATE TABLE users (
+  id          TEXT PRIMARY KEY NOT NULL,
+  tenant_id   TEXT NOT NULL REFERENCES tenants (id),
+  email       TEXT NOT NULL,
+  doc         TEXT NOT NULL,
+  preferences TEXT
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX users_email ON users (tenant_id, email COLLATE NOCASE);
+CREATE INDEX users_by_tenant ON users (tenant_id, id);
+)sql"},
 };
 
 constexpr char kCreateMigrationsTable[] = R"sql(

@@ -1,0 +1,69 @@
+// The admin side of a daemon: JWT keys, the one RequestAuthenticator every
+// route uses (API keys or JWT access tokens), the admin operations, their
+// REST mapping and the gRPC server (with reflection). The all-in-one and
+// `alerthub-admin` start it; the router and integrations daemons use only
+// its authenticator.
+//
+//   ALERTHUB_ASSIGN_OR_RETURN(std::unique_ptr<AdminApp> admin,
+//                             AdminApp::Start(&store, &api_keys, options, router, clock));
+//   RouterService service(..., &admin->authenticator(), ...);
+#ifndef ALERTHUB_SERVER_GRPC_ADMIN_APP_H_
+#define ALERTHUB_SERVER_GRPC_ADMIN_APP_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "alerthub/admin/api_keys_admin.h"
+#include "alerthub/auth/credentials.h"
+#include "alerthub/auth/jwt_keys.h"
+#include "alerthub/ports/clock.h"
+#include "alerthub/ports/store.h"
+#include "alerthub/server/grpc/admin_rest.h"
+#include "alerthub/server/grpc/admin_services.h"
+#include "alerthub/server/http/router.h"
+
+namespace alerthub::server {
+
+struct AdminAppOptions {
+  // Serve the admin REST routes (/api/v1/api-keys) on the HTTP router.
+  bool serve_rest = false;
+  // The gRPC server: -1 none, 0 any free port (see grpc_port()).
+  std::string grpc_address = "0.0.0.0";
+  int grpc_port = -1;
+  // JWT access tokens; no files configured: API keys only.
+  JwtKeyFiles jwt;
+};
+
+class AdminApp {
+ public:
+  // Every pointer must outlive the app. Registers the REST routes on
+  // `router` when asked; logs "grpc listening" with the port.
+  static absl::StatusOr<std::unique_ptr<AdminApp>> Start(Store* store,
+                                                          ApiKeyAuthenticator* api_keys,
+                                                          const AdminAppOptions& options,
+                                                          http::Router& router, Clock* clock);
+  ~AdminApp();
+
+  const RequestAuthenticator& authenticator() const { return *authenticator_; }
+  // The gRPC port, 0 when no gRPC server runs.
+  int grpc_port() const { return grpc_ != nullptr ? grpc_->port() : 0; }
+  // Stops the gRPC server, waiting up to `grace` for running calls.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  AdminApp() = default;
+
+  JwtKeys jwt_;
+  std::unique_ptr<RequestAuthenticator> authenticator_;
+  std::unique_ptr<ApiKeysAdmin> api_keys_admin_;
+  std::unique_ptr<ApiKeyOperations> api_key_operations_;
+  std::unique_ptr<ApiKeyGrpcService> api_key_service_;
+  std::unique_ptr<AdminRest> rest_;
+  std::unique_ptr<GrpcServer> grpc_;
+};
+
+}  // namespace alerthub::server
+
+#endif  // ALERTHUB_SERVER_GRPC_ADMIN_APP_H_

@@ -1,0 +1,240 @@
+#include "alerthub/server/rules_service.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "alerthub/model/notification.h"
+#include "alerthub/model/rule.h"
+#include "alerthub/model/user.h"
+#include "alerthub/server/rest_util.h"
+#include "alerthub/server/status_http.h"
+
+namespace alerthub::server {
+namespace {
+
+using http::Request;
+using http::Response;
+using http::ResponseWriter;
+
+// Rate-limit endpoints (each with its own bucket per tenant, beside the
+// tenant's bucket that submissions share).
+constexpr absl::string_view kRulesEndpoint = "rules";
+constexpr absl::string_view kUsersEndpoint = "users";
+
+// Sends `r` as `code` with to_json(*r), or its problem.
+template <typename T, typename ToJson>
+void Reply(ResponseWriter writer, const absl::StatusOr<T>& r, int code, ToJson to_json) {
+  if (!r.ok()) return std::move(writer).Send(ProblemFromStatus(r.status()));
+  std::move(writer).Send(JsonResponse(code, to_json(*r)));
+}
+
+// 201 with the created object and its Location.
+template <typename T, typename ToJson>
+void ReplyCreated(ResponseWriter writer, const absl::StatusOr<T>& r, absl::string_view collection,
+                  ToJson to_json) {
+  if (!r.ok()) return std::move(writer).Send(ProblemFromStatus(r.status()));
+  Response res = JsonResponse(201, to_json(*r));
+  res.headers.emplace_back("Location", absl::StrCat(collection, "/", r->id));
+  std::move(writer).Send(std::move(res));
+}
+
+void ReplyDeleted(ResponseWriter writer, const absl::Status& s) {
+  if (!s.ok()) return std::move(writer).Send(ProblemFromStatus(s));
+  std::move(writer).Send(NoContent());
+}
+
+nlohmann::json RuleListBody(const std::vector<Rule>& rules) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const Rule& r : rules) items.push_back(RuleToJson(r));
+  return {{"rules", std::move(items)}};
+}
+
+}  // namespace
+
+absl::StatusOr<Principal> RulesService::Admit(const Request& req, absl::string_view endpoint,
+                                              Permission permission) {
+  ALERTHUB_ASSIGN_OR_RETURN(Principal who, AuthenticateRequest(*auth_, req, permission));
+  if (limiter_ != nullptr) {
+    ALERTHUB_RETURN_IF_ERROR(limiter_->Check(who.tenant_id, endpoint, 1).status());
+  }
+  return who;
+}
+
+void RulesService::Register(http::Router& router) {
+  using Handler = void (RulesService::*)(Request, ResponseWriter);
+  auto add = [&](absl::string_view method, absl::string_view pattern, Handler handler) {
+    router.Add(method, pattern,
+               [this, handler](Request r, ResponseWriter w) {
+                 (this->*handler)(std::move(r), std::move(w));
+               },
+               {.name = std::string(pattern)});
+  };
+  add("POST", "/api/v1/rules", &RulesService::CreateRule);
+  add("GET", "/api/v1/rules", &RulesService::ListRules);
+  add("POST", "/api/v1/rules/evaluate", &RulesService::EvaluateRules);
+  add("GET", "/api/v1/rules/{id}", &RulesService::GetRule);
+  add("PUT", "/api/v1/rules/{id}", &RulesService::ReplaceRule);
+  add("PATCH", "/api/v1/rules/{id}", &RulesService::PatchRule);
+  add("DELETE", "/api/v1/rules/{id}", &RulesService::DeleteRule);
+  add("POST", "/api/v1/users", &RulesService::CreateUser);
+  add("GET", "/api/v1/users", &RulesService::ListUsers);
+  add("GET", "/api/v1/users/{id}", &RulesService::GetUser);
+  add("PUT", "/api/v1/users/{id}", &RulesService::ReplaceUser);
+  add("DELETE", "/api/v1/users/{id}", &RulesService::DeleteUser);
+  add("GET", "/api/v1/users/{id}/preferences", &RulesService::GetPreferences);
+  add("PUT", "/api/v1/users/{id}/preferences", &RulesService::SetPreferences);
+}
+
+namespace {
+
+// Who is calling, about which object: the prologue of every route.
+struct Call {
+  Principal who;
+  std::string id;  // the path's {id}; empty on collection routes
+  nlohmann::json body;  // the JSON body, on routes that take one
+};
+
+enum class Body { kNone, kJson };
+
+// Authenticates and rate-limits `req`, reads the path's {id} when `what`
+// names the object kind, and the JSON body when `body` asks for one.
+// nullopt after answering `writer` with the problem.
+template <typename AdmitFn>
+std::optional<Call> Begin(const Request& req, ResponseWriter& writer, AdmitFn admit,
+                          absl::string_view what, Body body) {
+  absl::StatusOr<Principal> who = admit();
+  if (!who.ok()) {
+    std::move(writer).Send(ProblemFromStatus(who.status()));
+    return std::nullopt;
+  }
+  Call call{*std::move(who), "", nullptr};
+  if (!what.empty()) {
+    std::optional<std::string> id = PathId(req);
+    if (!id.has_value()) {
+      std::move(writer).Send(NotFound(what, req.path_params.at("id")));
+      return std::nullopt;
+    }
+    call.id = *std::move(id);
+  }
+  if (body == Body::kJson) {
+    JsonBody parsed = ParseJsonBody(req);
+    if (parsed.problem.has_value()) {
+      std::move(writer).Send(*std::move(parsed.problem));
+      return std::nullopt;
+    }
+    call.body = std::move(parsed.json);
+  }
+  return call;
+}
+
+}  // namespace
+
+#define ALERTHUB_BEGIN_(endpoint, permission, what, body)                                \
+  std::optional<Call> call = Begin(                                                     \
+      req, writer, [&] { return Admit(req, endpoint, Permission::permission); }, what,  \
+      body);                                                                            \
+  if (!call.has_value()) return
+
+// --- Rules ---------------------------------------------------------------------------
+
+void RulesService::CreateRule(Request req, ResponseWriter writer) {
+  ALERTHUB_BEGIN_(kRulesEndpoint, kManageRules, "", Body::kJson);
+  ReplyCreated(std::move(writer), catalog_->CreateRule(call->who.tenant_id, call->body),
+               "/api/v1/rules", RuleToJson);
+}
+
+void RulesService::ListRules(Request req, ResponseWriter writer) {
+  ALERTHUB_BEGIN_(kRulesEndpoint, kReadConfiguration, "", Body::kNone);
+  // The whole list, in evaluation order: no query parameters.
+  std::vector<FieldError> unknown;
+  for (const auto& [name, value] : req.query) {
+    unknown.push_back({name, "unknown query parameter: rules are listed whole, in evaluation order"});
+  }
+  if (!unknown.empty()) {
+    return std::move(writer).Send(
+        QueryProblem(InvalidArgumentWithFields("invalid query parameters", unknown)));
+  }
+  Reply(std::move(writer), catalog_->ListRules(call->who.tenant_id), 200, RuleListBody);
+}
+
+void RulesService::GetRule(Request req, ResponseWriter writer) {
+  ALERTHUB_BEGIN_(kRulesEndpoint, kReadConfiguration, "rule", Body::kNone);
+  Reply(std::move(writer), catalog_->GetRule(call->who.tenant_id, call->id), 200, RuleToJson);
+}
+
+void RulesService::ReplaceRule(Request req, ResponseWriter writer) {
+  ALERTHUB_BEGIN_(kRulesEndpoint, kManageRules, "rule", Body::kJson);
+  Reply(std::move(writer), catalog_->ReplaceRule(call->who.tenant_id, call->id, call->body),
+        200, RuleToJson);
+}
+
+void RulesService::PatchRule(Request req, ResponseWriter writer) {
+  ALERTHUB_BEGIN_(kRulesEndpoint, kManageRules, "rule", Body::kJson);
+  Reply(std::move(writer), catalog_->PatchRule(call->who.tenant_id, call->id, call->body), 200,
+        RuleToJson);
+}
+
+void RulesService::DeleteRule(Request req, ResponseWriter writer) {
+  ALERTHUB_BEGIN_(kRulesEndpoint, kManageRules, "rule", Body::kNone);
+  ReplyDeleted(std::move(writer), catalog_->DeleteRule(call->who.tenant_id, call->id));
+}
+
+void RulesService::EvaluateRules(Request req, ResponseWriter writer) {
+  ALERTHUB_BEGIN_(kRulesEndpoint, kReadConfiguration, "", Body::kJson);
+  // Validated as a submission is.
+  absl::StatusOr<Notification> n = NotificationFromRequestJson(call->body, catalog_->clock().Now());
+  if (!n.ok()) return std::move(writer).Send(ProblemFromStatus(n.status()));
+  Reply(std::move(writer), catalog_->Evaluate(call->who.tenant_id, *std::move(n)), 200,
+        RoutingPlanToJson);
+}
+
+// --- Users and preferences -------------------------------------------------------------
+
+void RulesService::CreateUser(Request req, ResponseWriter writer) {
+  ALERTHUB_BEGIN_(kUsersEndpoint, kManageUsers, "", Body::kJson);
+  ReplyCreated(std::move(writer), catalog_->CreateUser(call->who.tenant_id, call->body),
+               "/api/v1/users", UserToJson);
+}
+
+void RulesService::ListUsers(Request req, ResponseWriter writer) {
+  ALERTHUB_BEGIN_(kUsersEndpoint, kReadConfiguration, "", Body::kNone);
+  absl::StatusOr<ListQuery> q = ParseListQuery(req, {});
+  if (!q.ok()) return std::move(writer).Send(QueryProblem(q.status()));
+  Reply(std::move(writer), catalog_->ListUsers(call->who.tenant_id, q->page), 200,
+        [](const Page<User>& page) { return PageBody("users", page, UserToJson); });
+}
+
+void RulesService::GetUser(Request req, ResponseWriter writer) {
+  ALERTHUB_BEGIN_(kUsersEndpoint, kReadConfiguration, "user", Body::kNone);
+  Reply(std::move(writer), catalog_->GetUser(call->who.tenant_id, call->id), 200, UserToJson);
+}
+
+void RulesService::ReplaceUser(Request req, ResponseWriter writer) {
+  ALERTHUB_BEGIN_(kUsersEndpoint, kManageUsers, "user", Body::kJson);
+  Reply(std::move(writer), catalog_->ReplaceUser(call->who.tenant_id, call->id, call->body),
+        200, UserToJson);
+}
+
+void RulesService::DeleteUser(Request req, ResponseWriter writer) {
+  ALERTHUB_BEGIN_(kUsersEndpoint, kManageUsers, "user", Body::kNone);
+  ReplyDeleted(std::move(writer), catalog_->DeleteUser(call->who.tenant_id, call->id));
+}
+
+void RulesService::GetPreferences(Request req, ResponseWriter writer) {
+  ALERTHUB_BEGIN_(kUsersEndpoint, kReadConfiguration, "user", Body::kNone);
+  Reply(std::move(writer), catalog_->GetPreferences(call->who.tenant_id, call->id), 200,
+        PreferencesToJson);
+}
+
+void RulesService::SetPreferences(Request req, ResponseWriter writer) {
+  ALERTHUB_BEGIN_(kUsersEndpoint, kManageUsers, "user", Body::kJson);
+  Reply(std::move(writer), catalog_->SetPreferences(call->who.tenant_id, call->id, call->body),
+        200, PreferencesToJson);
+}
+
+#undef ALERTHUB_BEGIN_
+
+}  // namespace alerthub::server

@@ -1,0 +1,65 @@
+// RulesService: the REST routes for routing rules, users and preferences
+// (docs/api.md) over a RoutingCatalog:
+//
+//   POST/GET           /api/v1/rules                 create; list all, in evaluation order
+//   GET/PUT/PATCH/DELETE /api/v1/rules/{id}          PATCH is a JSON merge patch
+//   POST               /api/v1/rules/evaluate        dry run of a notification body
+//   POST/GET           /api/v1/users                 create; list (cursor, limit)
+//   GET/PUT/DELETE     /api/v1/users/{id}
+//   GET/PUT            /api/v1/users/{id}/preferences
+//
+// Tenant-scoped by the caller's API key (another tenant's id is a 404);
+// every request takes a token from the tenant's rate limit and from the
+// route family's ("rules", "users"); errors are problem+json with per-field
+// `errors`, as on every other route.
+//
+// Thread-safe.
+#ifndef ALERTHUB_SERVER_RULES_SERVICE_H_
+#define ALERTHUB_SERVER_RULES_SERVICE_H_
+
+#include "absl/status/statusor.h"
+#include "alerthub/auth/credentials.h"
+#include "alerthub/auth/rbac.h"
+#include "alerthub/auth/principal.h"
+#include "alerthub/delivery/routing_catalog.h"
+#include "alerthub/ratelimit/rate_limiter.h"
+#include "alerthub/server/http/router.h"
+
+namespace alerthub::server {
+
+class RulesService {
+ public:
+  // Every pointer must outlive the service; `limiter` may be null (no limits).
+  RulesService(RoutingCatalog* catalog, const RequestAuthenticator* auth, RateLimiter* limiter)
+      : catalog_(catalog), auth_(auth), limiter_(limiter) {}
+
+  void Register(http::Router& router);
+
+ private:
+  // The caller, admitted by the rate limit of `endpoint`.
+  absl::StatusOr<Principal> Admit(const http::Request& req, absl::string_view endpoint,
+                                  Permission permission);
+
+  void CreateRule(http::Request req, http::ResponseWriter writer);
+  void ListRules(http::Request req, http::ResponseWriter writer);
+  void GetRule(http::Request req, http::ResponseWriter writer);
+  void ReplaceRule(http::Request req, http::ResponseWriter writer);
+  void PatchRule(http::Request req, http::ResponseWriter writer);
+  void DeleteRule(http::Request req, http::ResponseWriter writer);
+  void EvaluateRules(http::Request req, http::ResponseWriter writer);
+  void CreateUser(http::Request req, http::ResponseWriter writer);
+  void ListUsers(http::Request req, http::ResponseWriter writer);
+  void GetUser(http::Request req, http::ResponseWriter writer);
+  void ReplaceUser(http::Request req, http::ResponseWriter writer);
+  void DeleteUser(http::Request req, http::ResponseWriter writer);
+  void GetPreferences(http::Request req, http::ResponseWriter writer);
+  void SetPreferences(http::Request req, http::ResponseWriter writer);
+
+  RoutingCatalog* const catalog_;
+  const RequestAuthenticator* const auth_;
+  RateLimiter* const limiter_;
+};
+
+}  // namespace alerthub::server
+
+#endif  // ALERTHUB_SERVER_RULES_SERVICE_H_
