@@ -24,11 +24,11 @@
 //      -> DefaultTargetResolver: the notification's explicit targets, else
 //      the tenant's default integrations.
 //
-// What TargetResolver::Decision cannot carry yet — the effective priority,
-// the delay, the digest group and which rule suppressed — is in the
-// RoutingPlan that Plan() returns. Until the dispatcher takes it, Resolve()
-// routes with those ignored: delivery is immediate, at the submitted
-// priority, and a suppression shows only in Decision::reason.
+// What TargetResolver::Decision cannot carry — the effective priority, the
+// delay, the digest group and which rule suppressed — is in the RoutingPlan
+// that Plan() returns; the dispatcher routes with Plan() (delays and
+// scheduled_at hold deliveries, a suppression names its rule). Effective
+// priority and digests are not applied yet.
 //
 // Thread-safe.
 #ifndef ALERTHUB_RULES_RULES_RESOLVER_H_
