@@ -259,6 +259,38 @@ def test_a_delay_rule_holds_delivery_across_a_restart(daemon_factory, sink):
     assert len(sink.received()) == 1
 
 
+def test_a_scheduled_notification_survives_a_restart_and_can_be_cancelled(daemon_factory, sink):
+    d = daemon_factory("--allow_private_networks")
+    api = Api(d.base_url, d.api_key)
+    hook = create_webhook(api, sink.url)
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=4)
+    scheduled = later.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    keep = api.submit_ok({"type": unique("sched"), "title": "on time",
+                          "integration_ids": [hook["id"]], "scheduled_at": scheduled})
+    drop = api.submit_ok({"type": unique("sched"), "title": "never",
+                          "integration_ids": [hook["id"]], "scheduled_at": scheduled})
+    for nid in (keep, drop):
+        wait_for(lambda: status_of(api, nid) == "routed", what="routed")
+
+    d.restart()
+    r = api.request("DELETE", "/api/v1/notifications/" + drop)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "cancelled"
+    wait_for(lambda: status_of(api, keep) == "delivered", timeout=20, what="delivered")
+    received = sink.received()
+    assert len(received) == 1
+    attempts = [e for e in api.get("/api/v1/notifications/%s/events" % keep).json()["events"]
+                if e["type"] == "alerthub.delivery.attempted"]
+    assert len(attempts) == 1 and _time(attempts[0]["time"]) >= later
+    # The cancelled one stays cancelled, its delivery suppressed, nothing sent.
+    assert status_of(api, drop) == "cancelled"
+    delivery = api.get("/api/v1/deliveries", params={"notification_id": drop}).json()["deliveries"][0]
+    assert delivery["status"] == "suppressed" and delivery["last_error"] == "cancelled"
+    # Too late once delivered.
+    r = api.request("DELETE", "/api/v1/notifications/" + keep)
+    assert r.status_code == 409, r.text
+
+
 # --- Users and preferences -----------------------------------------------------------------
 
 def test_user_create_get_replace_delete(api):
