@@ -115,6 +115,10 @@ step "benchmark smoke: delivery to a webhook sink" env WEBHOOK_SINK_BIN="$bin/be
 step "benchmark smoke: distributed ingest (router on PostgreSQL + Kafka vs pgbench, kcat)" \
   env ALERTHUB_ROUTER_BIN="$bin/daemons/router/alerthub-router" \
   /usr/bin/python3 benchmarks/load/distributed_ingest.py --duration 1 --connections 8 --runs 1
+step "benchmark smoke: distributed delivery (router + integrations on PostgreSQL, Redis, Kafka, RabbitMQ)" \
+  env ALERTHUB_DIST_BIN_DIR="$bin" WEBHOOK_SINK_BIN="$bin/benchmarks/webhook_sink" \
+  /usr/bin/python3 benchmarks/load/distributed_delivery.py --notifications 50 --workers 4 --runs 1 \
+  --wrk_seconds 1
 step "benchmark smoke: side by side with Alertmanager" env WEBHOOK_SINK_BIN="$bin/benchmarks/webhook_sink" \
   /usr/bin/python3 benchmarks/load/alertmanager.py --events 50 --runs 1 --timeout 60
 
