@@ -65,9 +65,12 @@ absl::StatusOr<ApiKey> ApiKeysAdmin::Revoke(const Principal& who, absl::string_v
   ALERTHUB_ASSIGN_OR_RETURN(ApiKey key, Find(who.tenant_id, id));
   // A key may not be revoked by someone it outranks.
   ALERTHUB_RETURN_IF_ERROR(AuthorizeGrant(who, key.role));
-  ALERTHUB_RETURN_IF_ERROR(store_->RevokeApiKey(who.tenant_id, id, clock_->Now()));
+  const absl::Time now = clock_->Now();
+  ALERTHUB_RETURN_IF_ERROR(store_->RevokeApiKey(who.tenant_id, id, now));
   if (authenticator_ != nullptr) authenticator_->Invalidate(key.key_hash);
-  return Find(who.tenant_id, id);
+  // The store keeps the first revocation time of a key revoked already.
+  if (!key.revoked_at.has_value()) key.revoked_at = now;
+  return key;
 }
 
 }  // namespace alerthub

@@ -16,10 +16,12 @@ using http::Request;
 using http::Response;
 
 absl::StatusOr<Principal> AuthenticateRequest(const RequestAuthenticator& auth,
-                                              const Request& req, Permission permission) {
+                                              const Request& req, Permission permission,
+                                              bool allow_query_key) {
   ALERTHUB_ASSIGN_OR_RETURN(
       Principal who,
-      auth.Authenticate(req.Header("X-API-Key"), req.Header("Authorization"), std::nullopt));
+      auth.Authenticate(req.Header("X-API-Key"), req.Header("Authorization"),
+                        allow_query_key ? req.QueryParam("api_key") : std::nullopt));
   ALERTHUB_RETURN_IF_ERROR(Authorize(who, permission));
   return who;
 }

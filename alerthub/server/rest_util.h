@@ -33,8 +33,11 @@ namespace alerthub::server {
 // The caller of `req` (an API key in X-API-Key or Authorization: Bearer, or
 // a JWT access token in Authorization: Bearer) when its role holds
 // `permission` (auth/rbac.h): kUnauthenticated, kPermissionDenied otherwise.
+// With `allow_query_key`, an `api_key` query parameter counts too (the
+// WebSocket: browsers cannot set its headers).
 absl::StatusOr<Principal> AuthenticateRequest(const RequestAuthenticator& auth,
-                                              const http::Request& req, Permission permission);
+                                              const http::Request& req, Permission permission,
+                                              bool allow_query_key = false);
 
 // The path's {id}, lowercased; nullopt when it cannot be an id (then the
 // object does not exist).

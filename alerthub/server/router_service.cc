@@ -19,6 +19,7 @@
 #include "alerthub/pipeline/realtime.h"
 #include "alerthub/server/http/http_server.h"
 #include "alerthub/server/http/problem.h"
+#include "alerthub/server/rest_util.h"
 #include "alerthub/server/status_http.h"
 
 namespace alerthub::server {
@@ -242,12 +243,7 @@ RouterService::RouterService(Engine* engine, const RequestAuthenticator* auth,
 
 absl::StatusOr<Principal> RouterService::Authenticate(const Request& req, Permission permission,
                                                       bool allow_query_key) {
-  ALERTHUB_ASSIGN_OR_RETURN(
-      Principal who,
-      auth_->Authenticate(req.Header("X-API-Key"), req.Header("Authorization"),
-                          allow_query_key ? req.QueryParam("api_key") : std::nullopt));
-  ALERTHUB_RETURN_IF_ERROR(Authorize(who, permission));
-  return who;
+  return AuthenticateRequest(*auth_, req, permission, allow_query_key);
 }
 
 void RouterService::Register(http::Router& router) {

@@ -24,6 +24,7 @@
 #include "alerthub/adapters/postgres/internal/task_queue.h"
 #include "alerthub/common/status.h"
 #include "alerthub/common/uuid.h"
+#include "alerthub/ports/delivery_transitions.h"
 #include "nlohmann/json.hpp"
 
 namespace alerthub {
@@ -201,11 +202,6 @@ absl::StatusOr<Delivery> DeliveryOnly(const Result& r, int row) {
   return DeliveryFromRow(r, row).delivery;
 }
 
-bool IsFinished(DeliveryStatus s) {
-  return s == DeliveryStatus::kDelivered || s == DeliveryStatus::kFailed ||
-         s == DeliveryStatus::kSuppressed;
-}
-
 absl::Status NoDelivery(absl::string_view id) {
   return absl::NotFoundError(absl::StrCat("no delivery \"", id, "\""));
 }
@@ -338,21 +334,8 @@ absl::StatusOr<DeliveryClaim> ClaimOne(Connection& c, const DeliveryRef& ref,
   if (!row.has_value()) return NoDelivery(ref.id);
   claim.delivery = row->delivery;
   Delivery& d = claim.delivery;
-  if (IsFinished(d.status)) {
-    claim.result = DeliveryClaim::Result::kFinished;
-    return claim;
-  }
-  if (d.status == DeliveryStatus::kSending && row->lease_until.has_value() &&
-      *row->lease_until > now) {
-    claim.result = DeliveryClaim::Result::kBusy;
-    return claim;
-  }
-  // Pending or held and not yet due (a retry's backoff, quiet hours, a digest).
-  if (d.status != DeliveryStatus::kSending && d.next_attempt_at.has_value() &&
-      *d.next_attempt_at > now) {
-    claim.result = DeliveryClaim::Result::kNotDue;
-    return claim;
-  }
+  claim.result = ClaimTransition(d, row->lease_until, now);
+  if (claim.result != DeliveryClaim::Result::kClaimed) return claim;
   ALERTHUB_RETURN_IF_ERROR(
       c.Query("UPDATE deliveries SET status = $2, lease_until = $3, updated_at = $4 "
               "WHERE id = $1",
@@ -362,9 +345,6 @@ absl::StatusOr<DeliveryClaim> ClaimOne(Connection& c, const DeliveryRef& ref,
                   .Int(Micros(now + lease))
                   .Int(Micros(now)))
           .status());
-  d.status = DeliveryStatus::kSending;
-  d.updated_at = now;
-  claim.result = DeliveryClaim::Result::kClaimed;
   ALERTHUB_ASSIGN_OR_RETURN(claim.notification,
                             Reaggregate(c, ref.tenant_id, d.notification_id, now, ""));
   return claim;
@@ -378,16 +358,7 @@ absl::StatusOr<AttemptOutcomeRecord> RecordOne(Connection& c, const AttemptWrite
   if (!row.has_value()) return NoDelivery(w.delivery_id);
   out.delivery = row->delivery;
   Delivery& d = out.delivery;
-  if (d.status != DeliveryStatus::kSending) {
-    return absl::FailedPreconditionError(absl::StrCat("delivery \"", d.id, "\" is ",
-                                                      DeliveryStatusName(d.status),
-                                                      ", not being sent: claim it first"));
-  }
-  d.status = w.status;
-  d.attempts += 1;
-  d.next_attempt_at = w.next_attempt_at;
-  d.last_error = w.last_error;
-  d.updated_at = now;
+  ALERTHUB_RETURN_IF_ERROR(AttemptTransition(d, w, now));
   ALERTHUB_RETURN_IF_ERROR(
       c.Query("UPDATE deliveries SET status = $2, attempts = $3, next_attempt_at = $4, "
               "lease_until = NULL, last_error = $5, updated_at = $6 WHERE id = $1",
@@ -1137,14 +1108,7 @@ class PostgresStoreImpl final : public PostgresStore {
       absl::Span<const AttemptWrite> writes) override {
     std::vector<absl::StatusOr<AttemptOutcomeRecord>> out;
     if (writes.empty()) return out;
-    for (const AttemptWrite& w : writes) {
-      if (w.status != DeliveryStatus::kDelivered && w.status != DeliveryStatus::kPending &&
-          w.status != DeliveryStatus::kFailed) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("an attempt ends delivered, pending or failed, not ",
-                         DeliveryStatusName(w.status)));
-      }
-    }
+    for (const AttemptWrite& w : writes) ALERTHUB_RETURN_IF_ERROR(CheckAttemptWrite(w));
     const absl::Time now = db_->clock().Now();
     ALERTHUB_RETURN_IF_ERROR(db_->Write([&](Connection& c) {
       return ForEachItem<AttemptOutcomeRecord>(
@@ -1164,15 +1128,7 @@ class PostgresStoreImpl final : public PostgresStore {
       if (!row.has_value()) return NoDelivery(id);
       out.delivery = row->delivery;
       Delivery& d = out.delivery;
-      if (d.status != DeliveryStatus::kFailed) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("delivery \"", d.id, "\" is ", DeliveryStatusName(d.status),
-                         "; only failed (dead-lettered) deliveries can be replayed"));
-      }
-      d.status = DeliveryStatus::kPending;
-      d.attempts = 0;
-      d.next_attempt_at = now;
-      d.updated_at = now;
+      ALERTHUB_RETURN_IF_ERROR(ReplayTransition(d, now));
       ALERTHUB_RETURN_IF_ERROR(
           c.Query("UPDATE deliveries SET status = $2, attempts = 0, next_attempt_at = $3, "
                   "lease_until = NULL, updated_at = $3 WHERE id = $1",

@@ -11,6 +11,7 @@
 #include "alerthub/adapters/sqlite/internal/table_util.h"
 #include "alerthub/common/status.h"
 #include "alerthub/common/uuid.h"
+#include "alerthub/ports/delivery_transitions.h"
 #include "nlohmann/json.hpp"
 
 namespace alerthub::sqlite_internal {
@@ -91,11 +92,6 @@ DeliveryRow DeliveryFromRow(const Statement& s) {
   d.updated_at = FromMicros(s.ColumnInt64(11));
   if (!s.ColumnIsNull(12)) row.lease_until = FromMicros(s.ColumnInt64(12));
   return row;
-}
-
-bool IsFinished(DeliveryStatus s) {
-  return s == DeliveryStatus::kDelivered || s == DeliveryStatus::kFailed ||
-         s == DeliveryStatus::kSuppressed;
 }
 
 // The tenant's delivery `id` as stored now; nullopt when absent.
@@ -523,20 +519,8 @@ absl::StatusOr<DeliveryClaim> ClaimOne(Connection& c, const DeliveryRef& ref,
   if (!row.has_value()) return NoDelivery(ref.id);
   claim.delivery = row->delivery;
   Delivery& d = claim.delivery;
-  if (IsFinished(d.status)) {
-    claim.result = DeliveryClaim::Result::kFinished;
-    return claim;
-  }
-  if (d.status == DeliveryStatus::kSending && row->lease_until.has_value() &&
-      *row->lease_until > now) {
-    claim.result = DeliveryClaim::Result::kBusy;
-    return claim;
-  }
-  if (d.status != DeliveryStatus::kSending && d.next_attempt_at.has_value() &&
-      *d.next_attempt_at > now) {
-    claim.result = DeliveryClaim::Result::kNotDue;
-    return claim;
-  }
+  claim.result = ClaimTransition(d, row->lease_until, now);
+  if (claim.result != DeliveryClaim::Result::kClaimed) return claim;
   ALERTHUB_ASSIGN_OR_RETURN(Statement up,
                             c.Prepare("UPDATE deliveries SET status = ?2, lease_until = ?3, "
                                       "updated_at = ?4 WHERE id = ?1"));
@@ -545,9 +529,6 @@ absl::StatusOr<DeliveryClaim> ClaimOne(Connection& c, const DeliveryRef& ref,
   up.BindInt64(3, Micros(now + lease));
   up.BindInt64(4, Micros(now));
   ALERTHUB_RETURN_IF_ERROR(up.Run());
-  d.status = DeliveryStatus::kSending;
-  d.updated_at = now;
-  claim.result = DeliveryClaim::Result::kClaimed;
   ALERTHUB_ASSIGN_OR_RETURN(claim.notification,
                             Reaggregate(c, ref.tenant_id, d.notification_id, now, ""));
   return claim;
@@ -555,27 +536,14 @@ absl::StatusOr<DeliveryClaim> ClaimOne(Connection& c, const DeliveryRef& ref,
 
 absl::StatusOr<AttemptOutcomeRecord> RecordOne(Connection& c, const AttemptWrite& w,
                                                absl::Time now) {
-  if (w.status != DeliveryStatus::kDelivered && w.status != DeliveryStatus::kPending &&
-      w.status != DeliveryStatus::kFailed) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "an attempt ends delivered, pending or failed, not ", DeliveryStatusName(w.status)));
-  }
+  ALERTHUB_RETURN_IF_ERROR(CheckAttemptWrite(w));
   AttemptOutcomeRecord out;
   ALERTHUB_ASSIGN_OR_RETURN(std::optional<DeliveryRow> row,
                             ReadDelivery(c, w.tenant_id, w.delivery_id));
   if (!row.has_value()) return NoDelivery(w.delivery_id);
   out.delivery = row->delivery;
   Delivery& d = out.delivery;
-  if (d.status != DeliveryStatus::kSending) {
-    return absl::FailedPreconditionError(absl::StrCat("delivery \"", d.id, "\" is ",
-                                                      DeliveryStatusName(d.status),
-                                                      ", not being sent: claim it first"));
-  }
-  d.status = w.status;
-  d.attempts += 1;
-  d.next_attempt_at = w.next_attempt_at;
-  d.last_error = w.last_error;
-  d.updated_at = now;
+  ALERTHUB_RETURN_IF_ERROR(AttemptTransition(d, w, now));
   ALERTHUB_ASSIGN_OR_RETURN(
       Statement up,
       c.Prepare("UPDATE deliveries SET status = ?2, attempts = ?3, next_attempt_at = ?4, "
@@ -652,15 +620,7 @@ absl::StatusOr<AttemptOutcomeRecord> DeliveryTables::ReplayDelivery(
     if (!row.has_value()) return NoDelivery(id);
     out.delivery = row->delivery;
     Delivery& d = out.delivery;
-    if (d.status != DeliveryStatus::kFailed) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("delivery \"", d.id, "\" is ", DeliveryStatusName(d.status),
-                       "; only failed (dead-lettered) deliveries can be replayed"));
-    }
-    d.status = DeliveryStatus::kPending;
-    d.attempts = 0;
-    d.next_attempt_at = now;
-    d.updated_at = now;
+    ALERTHUB_RETURN_IF_ERROR(ReplayTransition(d, now));
     ALERTHUB_ASSIGN_OR_RETURN(
         Statement up,
         c.Prepare("UPDATE deliveries SET status = ?2, attempts = 0, next_attempt_at = ?3, "
