@@ -22,6 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "alerthub/common/status.h"
 #include "re2/re2.h"
+#include "re2/set.h"
 
 namespace alerthub {
 namespace rules_internal {
@@ -95,6 +96,29 @@ TagKey InternTagKey(absl::string_view key) {
   return {name, absl::Hash<absl::string_view>{}(key)};
 }
 
+// The RE2 patterns of a rule set's tag tests, grouped by tag key: each key
+// with several distinct patterns gets one RE2::Set, so a notification runs
+// one automaton per key instead of one RE2 per rule. A pattern id numbers
+// every distinct (key, pattern) of the set's keys that have an RE2::Set.
+struct PatternIndex {
+  // Keys with fewer distinct patterns keep their tests' own RE2s.
+  static constexpr size_t kMinPatternsPerSet = 2;
+  static constexpr uint32_t kNoPattern = UINT32_MAX;
+  static constexpr int64_t kMaxMemoryPerSet = int64_t{64} << 20;
+
+  struct KeySet {
+    TagKey key;
+    std::unique_ptr<RE2::Set> set;  // compiled; its pattern i has id first_id + i
+    uint32_t first_id = 0;
+    uint32_t size = 0;  // patterns
+  };
+  std::vector<KeySet> sets;
+  std::vector<uint32_t> set_of;  // pattern id -> index into sets
+  // Per rule of the set (its index): the pattern id of each of its pattern
+  // tests, by ordinal; kNoPattern where no set covers the test.
+  std::vector<std::vector<uint32_t>> rule_pattern_ids;
+};
+
 // A notification prepared for matching against many rules: its tags as
 // (hash, key, value) sorted by hash, so a condition finds its tag by
 // integer compares, and a small memo of the keys looked up, so the many
@@ -111,7 +135,27 @@ class MatchContext {
               [](const TagView& a, const TagView& b) { return a.hash < b.hash; });
   }
 
+  // Matching against a CompiledRuleSet whose PatternIndex answers pattern
+  // tests from one RE2::Set run per tag key.
+  MatchContext(const Notification& n, const PatternIndex* patterns);
+
   const Notification& notification() const { return notification_; }
+
+  // The rule about to be matched: its pattern tests are looked up in the
+  // pattern index under the ids `pattern_ids` holds, by test ordinal.
+  void SetRulePatterns(const uint32_t* pattern_ids) { rule_pattern_ids_ = pattern_ids; }
+
+  // Whether the current rule's pattern test `ordinal` matches `value` (the
+  // value of its key), answered from the key's RE2::Set, which runs at most
+  // once per key and notification; nullopt when no set covers the test (or
+  // the set's DFA ran out of memory), and the test runs its own RE2.
+  std::optional<bool> PatternMatched(uint32_t ordinal, absl::string_view value) const;
+
+  // Runs set `set` of the pattern index on `value` (the value of its key)
+  // unless it ran already, and returns the ids of the patterns that
+  // matched, valid until the next call on this thread; null when the set's
+  // DFA ran out of memory (its tests then run their own RE2s).
+  const std::vector<uint32_t>* RunPatternSet(uint32_t set, absl::string_view value) const;
 
   // The value of tag `key`; "" when absent.
   absl::string_view Tag(const TagKey& key) const {
@@ -146,6 +190,15 @@ class MatchContext {
   const Notification& notification_;
   absl::InlinedVector<TagView, NotificationLimits::kMaxTags> tags_;
   mutable std::array<Memo, kMemoSlots> memo_;
+
+  const PatternIndex* patterns_ = nullptr;
+  const uint32_t* rule_pattern_ids_ = nullptr;
+  // Per key set of patterns_: kUnknown until its RE2::Set ran, then kRan
+  // (results in matched_) or kFailed.
+  enum class SetState : uint8_t { kUnknown, kRan, kFailed };
+  mutable absl::InlinedVector<SetState, 4> set_state_;
+  // One bit per pattern id of patterns_: matched the value of its key.
+  mutable absl::InlinedVector<uint64_t, 16> matched_;
 };
 
 // One tag condition. The common pattern shapes skip RE2: a pattern of plain
@@ -174,12 +227,23 @@ class TagTest {
         matched = value.find('\n') == absl::string_view::npos;
         break;
       case Kind::kRegex:
-        matched = re_->Match(re2::StringPiece(value.data(), value.size()), 0, value.size(),
-                             RE2::ANCHOR_BOTH, nullptr, 0);
+        if (std::optional<bool> from_set = context.PatternMatched(ordinal_, value)) {
+          matched = *from_set;
+        } else {
+          matched = re_->Match(re2::StringPiece(value.data(), value.size()), 0, value.size(),
+                               RE2::ANCHOR_BOTH, nullptr, 0);
+        }
         break;
     }
     return matched != negate_;
   }
+
+  bool is_pattern() const { return kind_ == Kind::kRegex; }
+  bool negated() const { return negate_; }
+  const TagKey& key() const { return key_; }
+  const RE2& re() const { return *re_; }
+  // kRegex: this test's index among its rule's pattern tests.
+  void set_ordinal(uint32_t ordinal) { ordinal_ = ordinal; }
 
  private:
   TagKey key_;
@@ -187,6 +251,7 @@ class TagTest {
   Kind kind_;
   std::string literal_;      // kEqual
   std::unique_ptr<RE2> re_;  // kRegex
+  uint32_t ordinal_ = 0;     // kRegex
 };
 
 struct MatchNode {
@@ -220,7 +285,68 @@ struct MatchNode {
     }
     return false;
   }
+
+  // Numbers the pattern tests of this tree depth first and appends them to
+  // `out` in that order.
+  void NumberPatterns(std::vector<const TagTest*>* out) {
+    for (TagTest& t : tags) {
+      if (!t.is_pattern()) continue;
+      t.set_ordinal(static_cast<uint32_t>(out->size()));
+      out->push_back(&t);
+    }
+    for (MatchNode& m : all) m.NumberPatterns(out);
+    for (MatchNode& m : any) m.NumberPatterns(out);
+  }
 };
+
+MatchContext::MatchContext(const Notification& n, const PatternIndex* patterns)
+    : MatchContext(n) {
+  if (patterns == nullptr || patterns->sets.empty()) return;
+  patterns_ = patterns;
+  set_state_.assign(patterns->sets.size(), SetState::kUnknown);
+  matched_.assign((patterns->set_of.size() + 63) / 64, 0);
+}
+
+const std::vector<uint32_t>* MatchContext::RunPatternSet(uint32_t set,
+                                                        absl::string_view value) const {
+  // Reused per thread: after the first runs, recording the matches does
+  // not allocate (RE2::Set::Match itself allocates its match list).
+  thread_local std::vector<int> hits;
+  thread_local std::vector<uint32_t> ids;
+  if (set_state_[set] == SetState::kFailed) return nullptr;
+  const PatternIndex::KeySet& key_set = patterns_->sets[set];
+  ids.clear();
+  if (set_state_[set] == SetState::kRan) {
+    for (uint32_t id = key_set.first_id; id < key_set.first_id + key_set.size; ++id) {
+      if ((matched_[id / 64] >> (id % 64)) & 1) ids.push_back(id);
+    }
+    return &ids;
+  }
+  RE2::Set::ErrorInfo error;
+  if (!key_set.set->Match(re2::StringPiece(value.data(), value.size()), &hits, &error) &&
+      error.kind != RE2::Set::kNoError) {
+    // The DFA ran out of memory (no match leaves kNoError).
+    set_state_[set] = SetState::kFailed;
+    return nullptr;
+  }
+  for (int hit : hits) {
+    const uint32_t id = key_set.first_id + static_cast<uint32_t>(hit);
+    matched_[id / 64] |= uint64_t{1} << (id % 64);
+    ids.push_back(id);
+  }
+  set_state_[set] = SetState::kRan;
+  return &ids;
+}
+
+std::optional<bool> MatchContext::PatternMatched(uint32_t ordinal, absl::string_view value) const {
+  if (rule_pattern_ids_ == nullptr) return std::nullopt;
+  const uint32_t id = rule_pattern_ids_[ordinal];
+  if (id == PatternIndex::kNoPattern) return std::nullopt;
+  const uint32_t set = patterns_->set_of[id];
+  if (set_state_[set] == SetState::kUnknown) RunPatternSet(set, value);
+  if (set_state_[set] == SetState::kFailed) return std::nullopt;
+  return (matched_[id / 64] >> (id % 64)) & 1;
+}
 
 }  // namespace rules_internal
 
@@ -310,6 +436,63 @@ void CompileGroupBy(const std::vector<std::string>& names, absl::string_view pat
       errors->push_back({absl::StrCat(path, "[", i, "]"), std::string(f.status().message())});
     }
   }
+}
+
+// The RE2::Sets of `rules`' pattern tests (see PatternIndex); null when no
+// tag key has enough distinct patterns to need one.
+std::shared_ptr<const rules_internal::PatternIndex> BuildPatternIndex(
+    const std::vector<std::shared_ptr<const CompiledRule>>& rules) {
+  using rules_internal::PatternIndex;
+  // Distinct patterns per key, in first-seen order.
+  struct KeyPatterns {
+    std::vector<std::string> patterns;
+    absl::flat_hash_map<std::string, uint32_t> index;
+  };
+  absl::flat_hash_map<const std::string*, KeyPatterns> by_key;
+  for (const std::shared_ptr<const CompiledRule>& r : rules) {
+    for (const TagTest* t : r->pattern_tests()) {
+      KeyPatterns& k = by_key[t->key().name];
+      auto [it, added] = k.index.try_emplace(t->re().pattern(), k.patterns.size());
+      if (added) k.patterns.push_back(t->re().pattern());
+    }
+  }
+
+  auto index = std::make_shared<PatternIndex>();
+  // Pattern id of the first pattern of each key that gets a set.
+  absl::flat_hash_map<const std::string*, uint32_t> first_id;
+  for (auto& [key, k] : by_key) {
+    if (k.patterns.size() < PatternIndex::kMinPatternsPerSet) continue;
+    RE2::Options options;
+    options.set_log_errors(false);
+    // The program and the lazily built DFA share this budget; many patterns
+    // need more than a single RE2's default (8 MiB), which is only reached
+    // by large rule sets matching varied values.
+    options.set_max_mem(PatternIndex::kMaxMemoryPerSet);
+    auto set = std::make_unique<RE2::Set>(options, RE2::ANCHOR_BOTH);
+    bool ok = true;
+    for (const std::string& p : k.patterns) ok = ok && set->Add(p, nullptr) >= 0;
+    // A set too large for RE2's memory budget leaves the key's tests to
+    // their own RE2s.
+    if (!ok || !set->Compile()) continue;
+    const uint32_t first = static_cast<uint32_t>(index->set_of.size());
+    first_id.emplace(key, first);
+    index->set_of.resize(first + k.patterns.size(), static_cast<uint32_t>(index->sets.size()));
+    index->sets.push_back({rules_internal::InternTagKey(*key), std::move(set), first,
+                           static_cast<uint32_t>(k.patterns.size())});
+  }
+  if (index->sets.empty()) return nullptr;
+
+  index->rule_pattern_ids.resize(rules.size());
+  for (size_t i = 0; i < rules.size(); ++i) {
+    for (const TagTest* t : rules[i]->pattern_tests()) {
+      auto first = first_id.find(t->key().name);
+      index->rule_pattern_ids[i].push_back(
+          first == first_id.end()
+              ? PatternIndex::kNoPattern
+              : first->second + by_key[t->key().name].index.at(t->re().pattern()));
+    }
+  }
+  return index;
 }
 
 }  // namespace
@@ -403,6 +586,18 @@ absl::StatusOr<std::unique_ptr<CompiledRule>> CompiledRule::Compile(Rule rule) {
       c->index_tags_.emplace_back(t.key, t.value);
     }
   }
+  root->NumberPatterns(&c->patterns_);
+  // The root's tests are numbered first: its first positive pattern test
+  // is a condition every match meets.
+  int ordinal = 0;
+  for (const TagTest& t : root->tags) {
+    if (!t.is_pattern()) continue;
+    if (!t.negated()) {
+      c->index_pattern_ = ordinal;
+      break;
+    }
+    ++ordinal;
+  }
   c->root_ = std::move(root);
   c->rule_ = std::move(rule);
   return c;
@@ -458,6 +653,8 @@ absl::StatusOr<CompiledRuleSet> CompiledRuleSet::Compile(std::vector<Rule> rules
     if (!r->exact_type().empty()) continue;
     for (const auto& [key, value] : r->index_tags()) ++tag_counts[{key, value}];
   }
+  set.patterns_ = BuildPatternIndex(set.rules_);
+  if (set.patterns_ != nullptr) set.by_pattern_.resize(set.patterns_->set_of.size());
   for (uint32_t i = 0; i < set.rules_.size(); ++i) {
     const CompiledRule& r = *set.rules_[i];
     ScanEntry e;
@@ -484,8 +681,26 @@ absl::StatusOr<CompiledRuleSet> CompiledRuleSet::Compile(std::vector<Rule> rules
     }
     if (rarest != nullptr) {
       set.by_tag_[rarest->first][rarest->second].push_back(e);
-    } else {
-      set.scan_.push_back(e);
+      continue;
+    }
+    if (set.patterns_ != nullptr && r.index_pattern() >= 0) {
+      const uint32_t id = set.patterns_->rule_pattern_ids[i][r.index_pattern()];
+      if (id != rules_internal::PatternIndex::kNoPattern) {
+        set.by_pattern_[id].push_back(e);
+        continue;
+      }
+    }
+    set.scan_.push_back(e);
+  }
+  if (set.patterns_ != nullptr) {
+    for (uint32_t s = 0; s < set.patterns_->sets.size(); ++s) {
+      const rules_internal::PatternIndex::KeySet& key_set = set.patterns_->sets[s];
+      for (uint32_t id = key_set.first_id; id < key_set.first_id + key_set.size; ++id) {
+        if (!set.by_pattern_[id].empty()) {
+          set.indexed_sets_.push_back(s);
+          break;
+        }
+      }
     }
   }
   return set;
@@ -515,11 +730,26 @@ void CompiledRuleSet::ForEachMatch(const Notification& n,
       if (v != k->second.end()) add(v->second);
     }
   }
+  MatchContext context(n, patterns_.get());
+  if (patterns_ != nullptr) {
+    // Rules indexed by a pattern are candidates only when it matched; one
+    // RE2::Set run per key tells which did (all of them, when it failed).
+    for (uint32_t s : indexed_sets_) {
+      const rules_internal::PatternIndex::KeySet& key_set = patterns_->sets[s];
+      const std::vector<uint32_t>* hits = context.RunPatternSet(s, context.Tag(key_set.key));
+      if (hits != nullptr) {
+        for (uint32_t id : *hits) add(by_pattern_[id]);
+      } else {
+        for (uint32_t id = key_set.first_id; id < key_set.first_id + key_set.size; ++id) {
+          add(by_pattern_[id]);
+        }
+      }
+    }
+  }
 
   uint64_t type_bits = 0;
   std::memcpy(&type_bits, n.type.data(), std::min<size_t>(n.type.size(), 8));
   const int priority = static_cast<int>(n.priority);
-  const MatchContext context(n);
 
   // Every list ascends and no rule is in two: taking the lowest head each
   // time visits the candidates in rule order.
@@ -537,6 +767,7 @@ void CompiledRuleSet::ForEachMatch(const Notification& n,
       continue;
     }
     const CompiledRule& r = *rules_[e.rule];
+    if (patterns_ != nullptr) context.SetRulePatterns(patterns_->rule_pattern_ids[e.rule].data());
     if (r.Matches(context) && !fn(r)) return;
   }
 }

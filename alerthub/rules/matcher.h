@@ -27,7 +27,8 @@
 //   * Matching sees the notification as submitted; what earlier rules' actions
 //     do (a priority raise, say) never changes which later rules match.
 //
-// Each RE2 is compiled once per rule version: CompiledRuleSet::Compile() takes
+// Each RE2 is compiled once per rule version (and the per-key RE2::Sets once
+// per rule set version): CompiledRuleSet::Compile() takes
 // the previous set and reuses the compiled form of every rule whose id and
 // updated_at are unchanged.
 //
@@ -58,8 +59,10 @@
 namespace alerthub {
 
 namespace rules_internal {
-struct MatchNode;    // the compiled RuleMatch tree, defined in matcher.cc
-class MatchContext;  // one notification prepared for matching, ditto
+struct MatchNode;     // the compiled RuleMatch tree, defined in matcher.cc
+class MatchContext;   // one notification prepared for matching, ditto
+class TagTest;        // one tag condition, ditto
+struct PatternIndex;  // a rule set's RE2::Sets, one per tag key, ditto
 }  // namespace rules_internal
 
 // One `group_by` entry of a throttle or digest action.
@@ -126,6 +129,16 @@ class CompiledRule {
   // exact type by the one that the fewest of its rules share.
   const std::vector<std::pair<std::string, std::string>>& index_tags() const { return index_tags_; }
 
+  // The `=~`/`!~` tests that run an RE2 (patterns that are not plain text
+  // nor `.*`), depth first through the match tree.
+  const std::vector<const rules_internal::TagTest*>& pattern_tests() const {
+    return patterns_;
+  }
+  // The index in pattern_tests() of the first top-level `=~` test (one
+  // every match passes), or -1. A set indexes a rule without an exact type
+  // or index tag by it.
+  int index_pattern() const { return index_pattern_; }
+
  private:
   friend class CompiledRuleSet;
 
@@ -140,6 +153,8 @@ class CompiledRule {
   std::string exact_type_;
   std::string type_prefix_;
   std::vector<std::pair<std::string, std::string>> index_tags_;
+  std::vector<const rules_internal::TagTest*> patterns_;  // point into root_
+  int index_pattern_ = -1;
 };
 
 class CompiledRuleSet;
@@ -175,16 +190,26 @@ class CompiledRuleSet {
   CompiledRuleSet& operator=(const CompiledRuleSet&) = delete;
 
   // Calls `fn` with every rule matching `n`, in evaluation order, until `fn`
-  // returns false. Allocation-free apart from what `fn` does.
+  // returns false.
   //
   // Cost: a rule whose type glob has no `*` is found through a hash index
   // on the type; else one with a top-level `key="value"` condition through a
-  // hash index on its rarest such tag; the others are scanned. Every
-  // candidate is first screened by a compact entry (the glob's first literal
-  // bytes and the priority bounds, compared as integers), then fully
-  // matched. So the cost grows with the number of rules that pass an index
-  // and the screen — for those, with their tag conditions and, most, with
-  // the RE2 patterns they have to run (see rules_benchmark.cc).
+  // hash index on its rarest such tag; else one with a top-level `=~`
+  // condition through that pattern, when its key's RE2::Set (below) covers
+  // it; the others are scanned. Every candidate is first screened by a
+  // compact entry (the glob's first literal bytes and the priority bounds,
+  // compared as integers), then fully matched. So the cost grows with the
+  // number of rules that pass an index and the screen — for those, with
+  // their tag conditions and the RE2 patterns they have to run (see
+  // rules_benchmark.cc).
+  //
+  // The patterns of each tag key that rules test with several distinct
+  // patterns are compiled into one RE2::Set at Compile(); it runs at most
+  // once per key and notification, and tells both which pattern-indexed
+  // rules are candidates and every pattern test's outcome. Allocation-free
+  // apart from what `fn` does, except that such a run allocates its match
+  // list (inside RE2): rule sets whose every key has at most one distinct
+  // pattern never allocate.
   void ForEachMatch(const Notification& n, absl::FunctionRef<bool(const CompiledRule&)> fn) const;
 
   // The compiled rules in evaluation order.
@@ -216,11 +241,16 @@ class CompiledRuleSet {
   std::vector<std::shared_ptr<const CompiledRule>> rules_;
   // Every rule is in exactly one of these lists, each ascending by rule:
   // the rules whose top-level type is exact, by that type; the others with
-  // an index tag, by key and value; the rest, in scan_.
+  // an index tag, by key and value; the others with an index pattern that
+  // an RE2::Set covers, by pattern id; the rest, in scan_.
   absl::flat_hash_map<std::string, std::vector<ScanEntry>> by_exact_type_;
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, std::vector<ScanEntry>>>
       by_tag_;
+  std::vector<std::vector<ScanEntry>> by_pattern_;  // by pattern id of patterns_
+  std::vector<uint32_t> indexed_sets_;  // the sets of patterns_ with rules in by_pattern_
   std::vector<ScanEntry> scan_;
+  // Null when no tag key has several distinct patterns.
+  std::shared_ptr<const rules_internal::PatternIndex> patterns_;
   std::vector<absl::Status> skipped_;
   size_t reused_ = 0;
 };

@@ -552,6 +552,53 @@ TEST(RuleSetTest, MatchingDoesNotAllocate) {
   EXPECT_GT(g_allocations, 0);
 }
 
+// --- Pattern sets ----------------------------------------------------------------------
+
+// A set answers pattern tests from one RE2::Set per tag key; each rule on its
+// own runs its own RE2s. Over generated patterns, negations, nesting and
+// values (absent, empty, with a newline) both must agree.
+TEST(RuleSetTest, PatternSetsAgreeWithEachRulesOwnPatterns) {
+  std::mt19937 rng(20261127);
+  auto pick = [&](const std::vector<std::string>& v) {
+    return v[std::uniform_int_distribution<size_t>(0, v.size() - 1)(rng)];
+  };
+  const std::vector<std::string> patterns = {
+      "svc[0-9]+",  "api-.*", "svc1|api1-.*", "(db|cache)-[a-z]+", ".+", "prod.*",
+      "x?",         "[a-c]*", "a\\.b",       "(?i)PROD",           "", "\\d{2,3}",
+      "s.c1", "(svc|api)1.*"};
+  const std::vector<std::string> values = {"svc1",   "svc12", "api-x", "api1-canary", "db-main",
+                                           "cache-", "prod",  "PROD",  "a.b",         "axb",
+                                           "",       "12",    "1234",  "svc1\nx",     "abcab"};
+  const std::vector<std::string> keys = {"service", "env", "team"};
+  for (int round = 0; round < 30; ++round) {
+    std::vector<Rule> rules;
+    for (int i = 0; i < 40; ++i) {
+      auto condition = [&] {
+        return Json{{"key", pick(keys)},
+                    {"op", std::uniform_int_distribution<int>(0, 3)(rng) == 0 ? "!~" : "=~"},
+                    {"value", pick(patterns)}};
+      };
+      Json match = {{"tags", {condition()}}};
+      if (i % 3 == 0) match["any"] = {{{"tags", {condition()}}}, {{"tags", {condition()}}}};
+      if (i % 5 == 0) match["all"] = {{{"tags", {condition(), condition()}}}};
+      rules.push_back(RuleForTest(absl::StrCat("r", i), {{"position", i}, {"match", match}}));
+    }
+    ASSERT_OK_AND_ASSIGN(CompiledRuleSet set, CompiledRuleSet::Compile(rules));
+    for (int k = 0; k < 40; ++k) {
+      std::map<std::string, std::string> tags;
+      for (const std::string& key : keys) {
+        if (std::uniform_int_distribution<int>(0, 3)(rng) != 0) tags[key] = pick(values);
+      }
+      const Notification n = NotificationForTest("t", Priority::kNormal, tags);
+      std::vector<std::string> expected;
+      for (size_t i = 0; i < set.size(); ++i) {
+        if (set.rule(i).Matches(n)) expected.push_back(set.rule(i).rule().id);
+      }
+      ASSERT_EQ(MatchingIds(set, n), expected) << "round " << round << " notification " << k;
+    }
+  }
+}
+
 // --- Grouping keys ----------------------------------------------------------------------
 
 TEST(GroupingKeyTest, RendersEachFieldInOrder) {
