@@ -119,8 +119,8 @@ class JwtVerifier {
   absl::flat_hash_map<std::string, std::unique_ptr<Key>> keys_;
 };
 
-// A new RSA-3072 private key, PKCS#8 PEM: what the all-in-one writes to its
-// data directory on first start.
+// A new RSA private key of `bits` bits, PKCS#8 PEM. The all-in-one writes
+// one (JwtKeyFiles::generated_key_bits) to its data directory on first start.
 absl::StatusOr<std::string> GenerateRsaPrivateKeyPem(int bits = 3072);
 
 }  // namespace alerthub

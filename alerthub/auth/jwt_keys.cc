@@ -29,7 +29,8 @@ absl::StatusOr<JwtKeys> LoadJwtKeys(const JwtKeyFiles& files, Clock* clock) {
   if (!files.signing_key_file.empty()) {
     const std::string& path = files.signing_key_file;
     if (files.create_signing_key && !FileExists(path)) {
-      ALERTHUB_ASSIGN_OR_RETURN(std::string pem, GenerateRsaPrivateKeyPem());
+      ALERTHUB_ASSIGN_OR_RETURN(std::string pem,
+                                GenerateRsaPrivateKeyPem(files.generated_key_bits));
       ALERTHUB_RETURN_IF_ERROR(WritePrivateFile(path, pem));
     }
     ALERTHUB_ASSIGN_OR_RETURN(std::string pem, ReadSmallFile(path));
@@ -40,6 +41,9 @@ absl::StatusOr<JwtKeys> LoadJwtKeys(const JwtKeyFiles& files, Clock* clock) {
     const std::string kid = KeyIdOf(public_pem);
     ALERTHUB_ASSIGN_OR_RETURN(keys.signer, JwtSigner::FromPem(pem, kid));
     ALERTHUB_RETURN_IF_ERROR(keys.verifier->AddKey(kid, public_pem));
+    if (!files.public_key_file.empty()) {
+      ALERTHUB_RETURN_IF_ERROR(WritePrivateFile(files.public_key_file, public_pem));
+    }
   }
   for (const std::string& path : files.verification_key_files) {
     absl::StatusOr<std::string> pem = ReadSmallFile(path);

@@ -22,8 +22,16 @@ namespace alerthub {
 struct JwtKeyFiles {
   // RSA private key (PEM). Empty: this daemon verifies but cannot issue.
   std::string signing_key_file;
-  // Generate a 3072-bit key into signing_key_file (0600) when it is missing.
+  // Generate a key of `generated_key_bits` into signing_key_file (0600)
+  // when it is missing.
   bool create_signing_key = false;
+  // 2048 bits, the RS256 norm (112-bit strength): generating one takes a
+  // fraction of a second where 3072 bits take seconds, on every fresh data
+  // dir. Operators wanting more provide their own key.
+  int generated_key_bits = 2048;
+  // When set, the signing key's public half (PEM) is written here at every
+  // load, for other daemons' verification_key_files.
+  std::string public_key_file;
   // Public (or private) PEM keys trusted for verification, besides the
   // signing key's public half.
   std::vector<std::string> verification_key_files;

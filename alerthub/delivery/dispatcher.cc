@@ -13,6 +13,7 @@
 #include "alerthub/common/status.h"
 #include "alerthub/common/time.h"
 #include "alerthub/common/uuid.h"
+#include "alerthub/delivery/digest.h"
 #include "alerthub/delivery/templates.h"
 #include "alerthub/model/event.h"
 #include "alerthub/pipeline/realtime.h"
@@ -28,10 +29,14 @@ constexpr size_t kMaxEventResponse = 1024;
 constexpr Channel kAllChannels[] = {Channel::kWebhook, Channel::kSlack, Channel::kDiscord,
                                     Channel::kEmail, Channel::kPush};
 
-// Task payload: {"tenant_id", "delivery_id", "traceparent"}.
-std::string TaskPayload(const Delivery& d, absl::string_view traceparent) {
+// Task payload: {"tenant_id", "delivery_id", "traceparent", "priority"};
+// "priority" is the rules' effective priority when routing knew it.
+std::string TaskPayload(const Delivery& d, absl::string_view traceparent,
+                        std::optional<Priority> priority = std::nullopt) {
   nlohmann::json j = {{"tenant_id", d.tenant_id}, {"delivery_id", d.id}};
   if (!traceparent.empty()) j["traceparent"] = traceparent;
+  if (priority.has_value()) j["priority"] = PriorityName(*priority);
+  if (!d.digest_key.empty()) j["digest"] = true;  // --- Digests: see digest.h
   return j.dump();
 }
 
@@ -39,6 +44,8 @@ struct TaskRef {
   std::string tenant_id;
   std::string delivery_id;
   std::string traceparent;
+  std::optional<Priority> priority;
+  bool digest = false;  // a digest member's task (digest.h)
 };
 
 std::optional<TaskRef> ParseTaskPayload(absl::string_view payload) {
@@ -51,9 +58,14 @@ std::optional<TaskRef> ParseTaskPayload(absl::string_view payload) {
       !delivery->is_string()) {
     return std::nullopt;
   }
-  TaskRef ref{tenant->get<std::string>(), delivery->get<std::string>(), ""};
+  TaskRef ref{tenant->get<std::string>(), delivery->get<std::string>(), "", std::nullopt, false};
+  if (auto dg = j.find("digest"); dg != j.end() && dg->is_boolean()) ref.digest = dg->get<bool>();
   if (auto tp = j.find("traceparent"); tp != j.end() && tp->is_string()) {
     ref.traceparent = tp->get<std::string>();
+  }
+  if (auto p = j.find("priority"); p != j.end()) {
+    absl::StatusOr<Priority> priority = ParsePriority(*p);
+    if (priority.ok()) ref.priority = *priority;
   }
   return ref;
 }
@@ -133,10 +145,13 @@ absl::Status Dispatcher::Route(const EventMessage& message) {
   const absl::Time now = clock_->Now();
 
   RoutingOutcome outcome;
+  // The rules' effective priority, carried by the tasks to the senders.
+  std::optional<Priority> priority;
   if (n->status == NotificationStatus::kAccepted) {
     RoutingPlan plan;
     if (options_.planner) {
       ALERTHUB_ASSIGN_OR_RETURN(plan, options_.planner(*n));
+      priority = plan.effective_priority;
     } else {
       ALERTHUB_ASSIGN_OR_RETURN(plan.decision, resolver_->Resolve(*n));
     }
@@ -161,14 +176,26 @@ absl::Status Dispatcher::Route(const EventMessage& message) {
       d.recipient = t.recipient;
       d.status = DeliveryStatus::kPending;
       if (due.has_value() && *due > now) d.next_attempt_at = *due;
+      // The recipient's quiet hours (counted from `due`, so never earlier).
+      if (t.held_until.has_value()) {
+        d.status = DeliveryStatus::kHeld;
+        d.next_attempt_at = *t.held_until;
+      }
       d.created_at = now;
       d.updated_at = now;
-      targets.push_back({{"delivery_id", d.id},
-                         {"integration_id", d.integration_id},
-                         {"channel", std::string(ChannelName(d.channel))}});
+      nlohmann::json target = {{"delivery_id", d.id},
+                               {"integration_id", d.integration_id},
+                               {"channel", std::string(ChannelName(d.channel))}};
+      if (!d.recipient.empty()) target["recipient"] = d.recipient;
+      if (t.held_until.has_value()) target["held_until"] = FormatRfc3339(*t.held_until);
+      targets.push_back(std::move(target));
       w.deliveries.push_back(std::move(d));
     }
     nlohmann::json data = {{"deliveries", targets}};
+    if (priority.has_value()) data["effective_priority"] = PriorityName(*priority);
+    if (!plan.dropped_recipients.empty()) {
+      data["dropped_recipients"] = DroppedRecipientsToJson(plan.dropped_recipients);
+    }
     if (w.deliveries.empty()) {
       w.status = NotificationStatus::kSuppressed;
       data["status"] = "suppressed";
@@ -180,6 +207,8 @@ absl::Status Dispatcher::Route(const EventMessage& message) {
     }
     w.event = MakeNotificationEvent(*n, kEventRouted, kSource, now, std::move(data),
                                     event->traceparent);
+    // --- Digests: the members are held until their group's flush (digest.h).
+    if (plan.digest.has_value() && !w.deliveries.empty()) HoldForDigest(*plan.digest, &w);
     ALERTHUB_ASSIGN_OR_RETURN(outcome, store_->RecordRouting(w));
   } else {
     // Routed before (a replayed event): only re-enqueue what is unfinished.
@@ -206,7 +235,7 @@ absl::Status Dispatcher::Route(const EventMessage& message) {
     absl::Time at = now;
     if (d.next_attempt_at.has_value() && *d.next_attempt_at > now) at = *d.next_attempt_at;
     ALERTHUB_RETURN_IF_ERROR(queue_->Enqueue(DeliveryQueue(d.channel), d.id,
-                                             TaskPayload(d, event->traceparent), at));
+                                             TaskPayload(d, event->traceparent, priority), at));
     if (at <= now) Wake(d.channel, 1);
   }
   return absl::OkStatus();
@@ -348,14 +377,36 @@ Dispatcher::Attempt Dispatcher::FailWithoutSending(const Task& task, const Deliv
   return a;
 }
 
+absl::StatusOr<std::optional<Priority>> Dispatcher::RoutedPriority(const Delivery& d) {
+  ALERTHUB_ASSIGN_OR_RETURN(std::vector<CloudEvent> events,
+                            store_->ListEvents(d.tenant_id, d.notification_id));
+  for (const CloudEvent& e : events) {
+    if (e.type != kEventRouted || !e.data.is_object()) continue;
+    auto p = e.data.find("effective_priority");
+    if (p == e.data.end()) break;
+    absl::StatusOr<Priority> priority = ParsePriority(*p);
+    if (priority.ok()) return std::optional<Priority>(*priority);
+    break;
+  }
+  return std::optional<Priority>();
+}
+
 absl::StatusOr<Dispatcher::Attempt> Dispatcher::MakeAttempt(const Task& task,
                                                             const Delivery& d,
-                                                            const std::string& traceparent) {
+                                                            const std::string& traceparent,
+                                                            std::optional<Priority> priority) {
   absl::StatusOr<Notification> n = store_->GetNotification(d.tenant_id, d.notification_id);
   if (absl::IsNotFound(n.status())) {
     return FailWithoutSending(task, d, nullptr, "the notification no longer exists");
   }
   ALERTHUB_RETURN_IF_ERROR(n.status());
+  // Templates ({{priority}}) and senders (FCM's android priority) see the
+  // rules' effective priority. A task re-created from the store after a
+  // restart does not carry it: the routing event does.
+  if (!priority.has_value() && options_.planner) {
+    ALERTHUB_ASSIGN_OR_RETURN(priority, RoutedPriority(d));
+  }
+  if (priority.has_value()) n->priority = *priority;
 
   absl::StatusOr<Integration> sealed = store_->GetIntegration(d.tenant_id, d.integration_id);
   if (absl::IsNotFound(sealed.status())) {
@@ -370,6 +421,19 @@ absl::StatusOr<Dispatcher::Attempt> Dispatcher::MakeAttempt(const Task& task,
   absl::StatusOr<Integration> integration = catalog_->OpenIntegration(*std::move(sealed));
   if (!integration.ok()) {
     return FailWithoutSending(task, d, &*n, std::string(integration.status().message()));
+  }
+
+  // A delivery to one recipient goes to the address they have now (read
+  // here, not copied into the delivery at routing).
+  std::optional<User> recipient;
+  if (!d.recipient.empty()) {
+    ALERTHUB_ASSIGN_OR_RETURN(std::vector<Recipient> found,
+                              store_->GetRecipients(d.tenant_id, {d.recipient}));
+    if (found.empty()) {
+      return FailWithoutSending(task, d, &*n,
+                                absl::StrCat("recipient ", d.recipient, " no longer exists"));
+    }
+    recipient = std::move(found.front().user);
   }
 
   std::optional<Template> tmpl;
@@ -399,7 +463,8 @@ absl::StatusOr<Dispatcher::Attempt> Dispatcher::MakeAttempt(const Task& task,
                    .notification = &*n,
                    .message = &*message,
                    .attempt = attempt,
-                   .traceparent = traceparent};
+                   .traceparent = traceparent,
+                   .recipient = recipient.has_value() ? &*recipient : nullptr};
   SendResult result = sender_->Send(send);
   if (options_.on_attempt) options_.on_attempt(d.channel, result);
 
@@ -479,10 +544,25 @@ absl::Status Dispatcher::ProcessTasks(absl::Span<const Task> tasks) {
   std::vector<const Task*> named;
   std::vector<TaskRef> refs_of;
   std::vector<DeliveryRef> refs;
+  std::optional<DigestFlusher> digests;  // made for the first digest task
   for (const Task& task : tasks) {
     std::optional<TaskRef> ref = ParseTaskPayload(task.payload);
     if (!ref.has_value()) {
       note(queue_->DeadLetter(task, "malformed delivery task payload"));
+      continue;
+    }
+    if (ref->digest) {
+      // --- Digests: the member's task sends its whole group (digest.h).
+      if (!digests.has_value()) {
+        digests.emplace(DigestFlusherDeps{
+            .store = store_, .queue = queue_, .catalog = catalog_, .sender = sender_,
+            .clock = clock_, .retry = options_.retry, .lease = options_.lease,
+            .on_attempt = options_.on_attempt,
+            .publish = [this](const Notification& n, const StatusTransition& t) {
+              PublishUpdate(n, t);
+            }});
+      }
+      note(digests->ProcessTask(task, ref->tenant_id, ref->delivery_id, ref->traceparent));
       continue;
     }
     named.push_back(&task);
@@ -526,7 +606,8 @@ absl::Status Dispatcher::ProcessTasks(absl::Span<const Task> tasks) {
       case DeliveryClaim::Result::kClaimed:
         break;
     }
-    absl::StatusOr<Attempt> a = MakeAttempt(task, claim.delivery, refs_of[i].traceparent);
+    absl::StatusOr<Attempt> a =
+        MakeAttempt(task, claim.delivery, refs_of[i].traceparent, refs_of[i].priority);
     if (!a.ok()) {
       // The store failed; the claim's lease runs out and the task comes back.
       note(a.status());

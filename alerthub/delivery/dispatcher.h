@@ -6,9 +6,12 @@
 // (the seam the rules engine plugs into) -- or, with
 // DispatcherOptions::planner, the rules engine's whole RoutingPlan does, so
 // a rule's delay holds the deliveries and a suppressing rule is named in
-// the routing event; one Delivery per (notification, integration,
-// recipient) is written with the routing event in one transaction, then each unfinished delivery is enqueued on
-// `integration.<channel>.delivery` (TaskQueue ids are delivery ids, so
+// the routing event, a recipient's quiet hours create their delivery held
+// (kHeld, due when the window ends; a restart re-enqueues it at that time)
+// and the plan's effective priority is what templates and senders see; one
+// Delivery per (notification, integration, recipient) is written with the
+// routing event in one transaction, then each unfinished delivery is
+// enqueued on `integration.<channel>.delivery` (TaskQueue ids are delivery ids, so
 // enqueueing twice is harmless). A replayed event routes nothing twice: a
 // notification already routed only has its unfinished deliveries re-enqueued.
 //
@@ -29,6 +32,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -75,7 +79,10 @@ struct DispatcherOptions {
   // Routing by the tenant's rules (RulesTargetResolver::Plan): when set, it
   // decides instead of the TargetResolver, and its plan's `not_before` (a
   // rule's delay, after `scheduled_at`) holds the deliveries -- they are
-  // created pending, due then, so the hold survives restarts -- and its
+  // created pending, due then, so the hold survives restarts --, a target's
+  // `held_until` (the recipient's quiet hours) creates its delivery held
+  // until then, its `effective_priority` is what templates and senders see
+  // (carried by the task, and recorded in the routing event), and its
   // `suppression` names the rule in the routing event. Must be thread-safe.
   // Null: the TargetResolver's targets, due at `scheduled_at` or now.
   std::function<absl::StatusOr<RoutingPlan>(const Notification& n)> planner;
@@ -140,9 +147,14 @@ class Dispatcher {
   // Tells `channel`'s idle workers that `tasks` more are ready.
   void Wake(Channel channel, int tasks);
   absl::Status RequeueUnfinished();
-  // Loads what a claimed delivery needs, renders and sends it.
+  // Loads what a claimed delivery needs (its recipient's addresses too),
+  // renders and sends it, with `priority` (the rules' effective priority
+  // from the task; unset: from the routing event, else the notification's).
   absl::StatusOr<Attempt> MakeAttempt(const Task& task, const Delivery& d,
-                                      const std::string& traceparent);
+                                      const std::string& traceparent,
+                                      std::optional<Priority> priority);
+  // The effective priority the routing event of d's notification recorded.
+  absl::StatusOr<std::optional<Priority>> RoutedPriority(const Delivery& d);
   // A permanent failure that needs no send (integration gone, template
   // broken): recorded failed, the task dead-lettered.
   Attempt FailWithoutSending(const Task& task, const Delivery& d, const Notification* n,

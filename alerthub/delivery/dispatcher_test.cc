@@ -1,8 +1,11 @@
 #include "alerthub/delivery/dispatcher.h"
 
+#include <algorithm>
 #include <deque>
 #include <memory>
+#include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -26,6 +29,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
+using ::testing::UnorderedElementsAre;
 
 // Answers each Send with the next scripted result (success when the script is
 // empty) and records what it was asked to send.
@@ -34,7 +38,8 @@ class ScriptedSender : public ChannelSender {
   SendResult Send(const SendAttempt& a) override {
     absl::MutexLock lock(&mu_);
     sent_.push_back({a.delivery->id, a.integration->id, a.attempt,
-                     a.integration->config.value("secret", ""), a.message->index()});
+                     a.integration->config.value("secret", ""), a.message->index(),
+                     a.recipient != nullptr ? a.recipient->id : "", a.notification->priority});
     if (script_.empty()) return Result(AttemptOutcome::kSuccess, 200);
     SendResult r = script_.front();
     script_.pop_front();
@@ -64,6 +69,8 @@ class ScriptedSender : public ChannelSender {
     int attempt;
     std::string secret;
     size_t message_index;
+    std::string recipient;  // SendAttempt::recipient's id
+    Priority priority;      // the notification's, as the sender saw it
   };
   std::vector<Sent> sent() {
     absl::MutexLock lock(&mu_);
@@ -117,6 +124,13 @@ class DispatcherTest : public ::testing::Test {
 
   // Commits a notification as the pipeline does and routes its created event.
   Notification SubmitAndRoute(Notification n = {}) {
+    n = Submit(std::move(n));
+    EXPECT_OK(dispatcher_->Route(created_));
+    return n;
+  }
+
+  // Commits a notification as the pipeline does; created_ is its event.
+  Notification Submit(Notification n) {
     const absl::Time now = clock_.Now();
     n.id = NewUuidV7(now);
     n.tenant_id = tenant_.id;
@@ -130,7 +144,6 @@ class DispatcherTest : public ::testing::Test {
     w.outbox_payload = CloudEventToJson(w.accepted_event).dump();
     EXPECT_OK(store_->CommitSubmissions({w}).status());
     created_ = {std::string(kTopicCreated), n.id, w.outbox_payload, {}};
-    EXPECT_OK(dispatcher_->Route(created_));
     return n;
   }
 
@@ -540,6 +553,300 @@ TEST_F(RulesRoutingTest, AThrottledNotificationIsSuppressedNamingTheRule) {
   EXPECT_EQ(StatusOf(second), NotificationStatus::kSuppressed);
   ASSERT_OK_AND_ASSIGN(std::vector<CloudEvent> events, store_->ListEvents(tenant_.id, second.id));
   EXPECT_EQ(events.back().data["rule_id"], limit.id);
+}
+
+// --- Recipients (issue 5) ---------------------------------------------------------------
+
+class RecipientDispatchTest : public RulesRoutingTest {
+ protected:
+  Integration AddIntegration(Channel channel, bool is_default, absl::string_view name) {
+    nlohmann::json config;
+    switch (channel) {
+      case Channel::kEmail:
+        config = {{"smtp_url", "smtp://mail.example.com:25"},
+                  {"from", "alerts@example.com"},
+                  {"to", {"ops@example.com"}}};
+        break;
+      case Channel::kWebhook:
+        config = {{"url", "https://example.com/hook"}};
+        break;
+      default:
+        config = {{"webhook_url", "https://example.com/chat"}};
+        break;
+    }
+    absl::StatusOr<CreatedIntegration> c = catalog_->CreateIntegration(
+        tenant_.id, {{"name", name},
+                     {"channel", std::string(ChannelName(channel))},
+                     {"config", config},
+                     {"default", is_default}});
+    EXPECT_OK(c.status());
+    return c.ok() ? c->integration : Integration();
+  }
+
+  std::string AddUser(absl::string_view email, ChannelAddresses addresses = {},
+                      std::optional<Preferences> prefs = std::nullopt) {
+    User u;
+    u.id = NewUuidV7(clock_.Now());
+    u.tenant_id = tenant_.id;
+    u.email = std::string(email);
+    u.addresses = std::move(addresses);
+    u.created_at = clock_.Now();
+    EXPECT_OK(store_->CreateUser(u));
+    if (prefs.has_value()) {
+      EXPECT_OK(store_->SetPreferences(tenant_.id, u.id, *prefs));
+    }
+    return u.id;
+  }
+
+  static Preferences Quiet(absl::string_view zone, int start_hour, int end_hour,
+                           std::vector<absl::Weekday> days = {
+                               absl::Weekday::monday, absl::Weekday::tuesday,
+                               absl::Weekday::wednesday, absl::Weekday::thursday,
+                               absl::Weekday::friday, absl::Weekday::saturday,
+                               absl::Weekday::sunday}) {
+    Preferences p;
+    p.time_zone = std::string(zone);
+    p.quiet_hours = {{.days = std::move(days),
+                      .start_minute = start_hour * 60,
+                      .end_minute = end_hour * 60}};
+    return p;
+  }
+
+  // (integration, recipient, held_until or "") of the plan's deliveries and
+  // of the stored ones, sorted, for comparing the two.
+  using Row = std::tuple<std::string, std::string, std::string>;
+  static std::vector<Row> Rows(const RoutingPlan& plan) {
+    std::vector<Row> rows;
+    for (const TargetResolver::Target& t : plan.decision.targets) {
+      rows.emplace_back(t.integration.id, t.recipient,
+                        t.held_until.has_value() ? FormatRfc3339(*t.held_until) : "");
+    }
+    std::sort(rows.begin(), rows.end());
+    return rows;
+  }
+  static std::vector<Row> Rows(const std::vector<Delivery>& deliveries) {
+    std::vector<Row> rows;
+    for (const Delivery& d : deliveries) {
+      rows.emplace_back(d.integration_id, d.recipient,
+                        d.status == DeliveryStatus::kHeld ? FormatRfc3339(*d.next_attempt_at)
+                                                          : "");
+    }
+    std::sort(rows.begin(), rows.end());
+    return rows;
+  }
+};
+
+TEST_F(RecipientDispatchTest, FansOutToEachRecipientWithTheirAddress) {
+  Integration hook = AddIntegration(Channel::kWebhook, true, "hook");
+  Integration mail = AddIntegration(Channel::kEmail, true, "mail");
+  const std::string ada = AddUser("ada@example.com");
+  const std::string bob = AddUser("bob@example.com");
+  Notification n;
+  n.recipients = {ada, bob, "nobody"};
+  n = SubmitAndRoute(n);
+  std::vector<Delivery> ds = DeliveriesOf(n);
+  ASSERT_THAT(ds, SizeIs(3));
+  EXPECT_THAT(Rows(ds), UnorderedElementsAre(Row{hook.id, "", ""}, Row{mail.id, ada, ""},
+                                             Row{mail.id, bob, ""}));
+  ASSERT_OK_AND_ASSIGN(std::vector<CloudEvent> events, store_->ListEvents(tenant_.id, n.id));
+  EXPECT_EQ(events.back().data["dropped_recipients"],
+            (nlohmann::json{{{"recipient", "nobody"},
+                             {"reason", "no user with this id in the tenant"}}}));
+  EXPECT_EQ(RunDue(Channel::kEmail), 2);
+  EXPECT_EQ(RunDue(Channel::kWebhook), 1);
+  std::vector<std::string> sent_to;
+  for (const ScriptedSender::Sent& s : sender_.sent()) sent_to.push_back(s.recipient);
+  std::sort(sent_to.begin(), sent_to.end());
+  std::vector<std::string> expected = {"", ada, bob};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(sent_to, expected);
+  EXPECT_EQ(StatusOf(n), NotificationStatus::kDelivered);
+}
+
+TEST_F(RecipientDispatchTest, EveryRecipientDroppedSuppressesNamingWhy) {
+  AddIntegration(Channel::kEmail, true, "mail");
+  Preferences no_mail;
+  no_mail.opt_out_channels = {Channel::kEmail};
+  const std::string ada = AddUser("ada@example.com", {}, no_mail);
+  Notification n;
+  n.recipients = {ada};
+  n = SubmitAndRoute(n);
+  EXPECT_THAT(DeliveriesOf(n), IsEmpty());
+  EXPECT_EQ(StatusOf(n), NotificationStatus::kSuppressed);
+  ASSERT_OK_AND_ASSIGN(std::vector<CloudEvent> events, store_->ListEvents(tenant_.id, n.id));
+  EXPECT_EQ(events.back().data["reason"],
+            absl::StrCat("no target: every recipient was dropped: ", ada,
+                         " on mail: recipient opted out of channel email"));
+}
+
+TEST_F(RecipientDispatchTest, QuietHoursHoldAcrossARestartThenDeliverAfterTheWindow) {
+  AddIntegration(Channel::kEmail, true, "mail");
+  // Clocks go forward in Berlin at 02:00 on 2027-03-28: 22:00-07:00 that
+  // night is 8 hours.
+  const std::string ada = AddUser("ada@example.com", {}, Quiet("Europe/Berlin", 22, 7));
+  clock_.Set(absl::FromCivil(absl::CivilMinute(2027, 3, 27, 22, 30), absl::UTCTimeZone()));
+  AddRule({{"name", "raise"}, {"actions", {{"priority", {{"raise", 1}}}}}});
+  Notification n;
+  n.recipients = {ada};
+  n = SubmitAndRoute(n);
+  const absl::Time end =
+      absl::FromCivil(absl::CivilMinute(2027, 3, 28, 5, 0), absl::UTCTimeZone());  // 07:00 CEST
+  ASSERT_THAT(DeliveriesOf(n), SizeIs(1));
+  Delivery d = DeliveriesOf(n)[0];
+  EXPECT_EQ(d.status, DeliveryStatus::kHeld);
+  EXPECT_EQ(d.next_attempt_at, end);
+  EXPECT_EQ(d.recipient, ada);
+  EXPECT_EQ(StatusOf(n), NotificationStatus::kRouted);
+  EXPECT_EQ(RunDue(Channel::kEmail), 0);
+
+  // A restart whose queue lost the task: Start() re-enqueues the held
+  // delivery at the window's end, not now.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStore> other,
+                       OpenSqliteStore({.path = ":memory:", .clock = &clock_}));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<TaskQueue> fresh_queue, other->OpenTaskQueue());
+  DispatcherOptions options;
+  options.clock = &clock_;
+  RulesTargetResolver* rules = rules_.get();
+  options.planner = [rules](const Notification& m) { return rules->Plan(m); };
+  dispatcher_ = std::make_unique<Dispatcher>(store_.get(), fresh_queue.get(), kv_.get(),
+                                             catalog_.get(), &sender_, resolver_.get(), options);
+  ASSERT_OK(dispatcher_->Start());
+  dispatcher_->Stop();
+  clock_.Set(end - absl::Seconds(1));
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> early,
+                       fresh_queue->Lease(DeliveryQueue(Channel::kEmail), 10, absl::Seconds(60)));
+  EXPECT_THAT(early, IsEmpty());
+  clock_.Set(end);
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> due,
+                       fresh_queue->Lease(DeliveryQueue(Channel::kEmail), 10, absl::Seconds(60)));
+  ASSERT_THAT(due, SizeIs(1));
+  EXPECT_EQ(due[0].id, d.id);
+  ASSERT_OK(dispatcher_->ProcessTask(due[0]));
+  ASSERT_THAT(sender_.sent(), SizeIs(1));
+  EXPECT_EQ(sender_.sent()[0].recipient, ada);
+  // The re-created task carried no priority: the routing event's is used.
+  EXPECT_EQ(sender_.sent()[0].priority, Priority::kHigh);
+  EXPECT_EQ(StatusOf(n), NotificationStatus::kDelivered);
+}
+
+TEST_F(RecipientDispatchTest, TheEffectivePriorityReachesTheSenderAndBypassesQuietHours) {
+  AddIntegration(Channel::kEmail, true, "mail");
+  const std::string ada = AddUser("ada@example.com", {}, Quiet("UTC", 0, 23));
+  clock_.Set(absl::FromCivil(absl::CivilMinute(2027, 1, 15, 12, 0), absl::UTCTimeZone()));
+  AddRule({{"name", "page"},
+           {"match", {{"type", "outage.*"}}},
+           {"actions", {{"priority", {{"set", "critical"}}}}}});
+  Notification n;
+  n.type = "outage.db";
+  n.priority = Priority::kLow;
+  n.recipients = {ada};
+  n = SubmitAndRoute(n);
+  ASSERT_THAT(DeliveriesOf(n), SizeIs(1));
+  EXPECT_EQ(DeliveriesOf(n)[0].status, DeliveryStatus::kPending);
+  EXPECT_EQ(RunDue(Channel::kEmail), 1);
+  ASSERT_THAT(sender_.sent(), SizeIs(1));
+  EXPECT_EQ(sender_.sent()[0].priority, Priority::kCritical);
+  EXPECT_EQ(store_->GetNotification(tenant_.id, n.id)->priority, Priority::kLow);  // as submitted
+}
+
+TEST_F(RecipientDispatchTest, ARecipientDeletedAfterRoutingFailsTheDeliveryWithAReason) {
+  AddIntegration(Channel::kEmail, true, "mail");
+  const std::string ada = AddUser("ada@example.com");
+  Notification n;
+  n.recipients = {ada};
+  n = SubmitAndRoute(n);
+  ASSERT_OK(store_->DeleteUser(tenant_.id, ada));
+  EXPECT_EQ(RunDue(Channel::kEmail), 1);
+  EXPECT_THAT(sender_.sent(), IsEmpty());
+  Delivery d = DeliveriesOf(n)[0];
+  EXPECT_EQ(d.status, DeliveryStatus::kFailed);
+  EXPECT_EQ(d.last_error, absl::StrCat("recipient ", ada, " no longer exists"));
+}
+
+// Issue 5's property: over generated rules, users, preferences and
+// notifications, the dry run's deliveries (integration, recipient, held
+// until) are exactly what routing stores.
+TEST_F(RecipientDispatchTest, DryRunEqualsWhatRoutingStores) {
+  const std::vector<Integration> integrations = {
+      AddIntegration(Channel::kWebhook, true, "hook"),
+      AddIntegration(Channel::kEmail, true, "mail"),
+      AddIntegration(Channel::kSlack, false, "slack"),
+      AddIntegration(Channel::kDiscord, false, "discord")};
+  std::mt19937 rng(11);
+  auto chance = [&](int percent) {
+    return std::uniform_int_distribution<int>(0, 99)(rng) < percent;
+  };
+  auto below = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+  const std::vector<std::string> zones = {"UTC", "Europe/Berlin", "America/New_York",
+                                          "Australia/Lord_Howe"};
+  std::vector<std::string> users;
+  for (int i = 0; i < 6; ++i) {
+    ChannelAddresses a;
+    if (chance(50)) a.email = absl::StrCat("alt", i, "@example.com");
+    if (chance(60)) a.slack_user_id = absl::StrCat("U", 100 + i);
+    if (chance(60)) a.discord_user_id = absl::StrCat(8000 + i);
+    Preferences p;
+    if (chance(30)) p.opt_out_channels = {chance(50) ? Channel::kEmail : Channel::kSlack};
+    if (chance(20)) p.opt_out_types = {"billing.*"};
+    if (chance(40)) p.min_priority = static_cast<Priority>(1 + below(5));
+    if (chance(70)) {
+      const int start = below(24);
+      const Preferences quiet =
+          Quiet(zones[below(zones.size())], start, (start + 1 + below(23)) % 24);
+      p.time_zone = quiet.time_zone;
+      p.quiet_hours = quiet.quiet_hours;
+      if (chance(50)) p.quiet_hours[0].days = {absl::Weekday::saturday, absl::Weekday::sunday};
+    }
+    users.push_back(AddUser(absl::StrCat("user", i, "@example.com"), a, p));
+  }
+  AddRule({{"name", "raise deploys"},
+           {"position", 1},
+           {"continue", true},
+           {"match", {{"type", "deploy.*"}}},
+           {"actions", {{"priority", {{"raise", 2}}}}}});
+  AddRule({{"name", "page outages"},
+           {"position", 2},
+           {"continue", true},
+           {"match", {{"type", "outage.*"}}},
+           {"actions", {{"priority", {{"set", "critical"}}}, {"delay_s", 120}}}});
+  AddRule({{"name", "chat for jobs"},
+           {"position", 3},
+           {"match", {{"type", "job.*"}}},
+           {"actions", {{"route", {{"channels", {"slack", "discord", "email"}}}}}}});
+
+  const std::vector<std::string> types = {"deploy.done", "outage.db", "job.failed",
+                                          "billing.paid", "misc"};
+  clock_.Set(absl::FromCivil(absl::CivilMinute(2026, 10, 30, 0, 0), absl::UTCTimeZone()));
+  int held = 0, dropped = 0, suppressed = 0;
+  for (int k = 0; k < 120; ++k) {
+    clock_.Advance(absl::Minutes(17 + below(300)));  // across days and a DST change
+    Notification n;
+    n.type = types[below(types.size())];
+    n.priority = static_cast<Priority>(1 + below(5));
+    for (const std::string& u : users) {
+      if (chance(40)) n.recipients.push_back(u);
+    }
+    if (chance(10)) n.recipients.push_back("ghost");
+    if (chance(15)) n.scheduled_at = clock_.Now() + absl::Hours(below(12));
+    n = Submit(n);
+    ASSERT_OK_AND_ASSIGN(Notification stored, store_->GetNotification(tenant_.id, n.id));
+    ASSERT_OK_AND_ASSIGN(RoutingPlan dry, rules_->DryRun(stored));
+    ASSERT_OK(dispatcher_->Route(created_));
+    std::vector<Delivery> ds = DeliveriesOf(n);
+    ASSERT_EQ(Rows(dry), Rows(ds)) << "notification " << k << " " << RoutingPlanToJson(dry);
+    EXPECT_EQ(StatusOf(n) == NotificationStatus::kSuppressed, ds.empty()) << k;
+    ASSERT_OK_AND_ASSIGN(std::vector<CloudEvent> events, store_->ListEvents(tenant_.id, n.id));
+    EXPECT_EQ(events.back().data.value("dropped_recipients", nlohmann::json::array()),
+              DroppedRecipientsToJson(dry.dropped_recipients))
+        << k;
+    for (const Delivery& d : ds) held += d.status == DeliveryStatus::kHeld;
+    dropped += static_cast<int>(dry.dropped_recipients.size());
+    suppressed += ds.empty();
+  }
+  // The generator reaches every case.
+  EXPECT_GT(held, 0);
+  EXPECT_GT(dropped, 0);
+  EXPECT_GT(suppressed, 0);
 }
 
 TEST_F(DispatcherTest, TestIntegrationSendsWithoutStoring) {

@@ -11,6 +11,48 @@
 
 namespace alerthub {
 
+bool IsRecipientTargeted(Channel channel) {
+  switch (channel) {
+    case Channel::kEmail:
+    case Channel::kPush:
+    case Channel::kSlack:
+    case Channel::kDiscord:
+      return true;
+    case Channel::kWebhook:
+      return false;
+  }
+  return false;
+}
+
+absl::Status CheckRecipientAddress(const User& user, Channel channel) {
+  absl::string_view missing;
+  switch (channel) {
+    case Channel::kEmail:
+      if (RecipientEmail(user).empty()) missing = "no e-mail address";
+      break;
+    case Channel::kPush:
+      if (user.addresses.fcm_tokens.empty()) {
+        missing = "no push device token (addresses.fcm_tokens)";
+      }
+      break;
+    case Channel::kSlack:
+      if (user.addresses.slack_user_id.empty()) missing = "no addresses.slack_user_id";
+      break;
+    case Channel::kDiscord:
+      if (user.addresses.discord_user_id.empty()) missing = "no addresses.discord_user_id";
+      break;
+    case Channel::kWebhook:
+      break;
+  }
+  if (missing.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("recipient ", user.id, " has ", missing, " for channel ", ChannelName(channel)));
+}
+
+const std::string& RecipientEmail(const User& user) {
+  return user.addresses.email.empty() ? user.email : user.addresses.email;
+}
+
 absl::Status AddTargets(Store& store, absl::string_view tenant_id,
                         absl::Span<const std::string> integration_ids,
                         absl::Span<const Channel> channels, TargetResolver::Decision* decision,
@@ -18,7 +60,9 @@ absl::Status AddTargets(Store& store, absl::string_view tenant_id,
   std::set<std::string> seen;
   for (const TargetResolver::Target& t : decision->targets) seen.insert(t.integration.id);
   auto add = [&](Integration i) {
-    if (seen.insert(i.id).second) decision->targets.push_back({std::move(i), ""});
+    if (seen.insert(i.id).second) {
+      decision->targets.push_back({.integration = std::move(i), .recipient = "", .held_until = {}});
+    }
   };
   for (const std::string& id : integration_ids) {
     absl::StatusOr<Integration> i = store.GetIntegration(tenant_id, id);
@@ -68,7 +112,10 @@ absl::StatusOr<TargetResolver::Decision> DefaultTargetResolver::Resolve(const No
               n.tenant_id,
               IntegrationFilter{.channel = std::nullopt, .enabled = true, .is_default = true},
               page));
-      for (Integration& i : p.items) decision.targets.push_back({std::move(i), ""});
+      for (Integration& i : p.items) {
+        decision.targets.push_back(
+            {.integration = std::move(i), .recipient = "", .held_until = {}});
+      }
       if (!p.has_more || p.items.empty()) break;
       page.cursor = decision.targets.back().integration.id;
     }

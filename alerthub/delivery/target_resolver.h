@@ -4,13 +4,17 @@
 #ifndef ALERTHUB_DELIVERY_TARGET_RESOLVER_H_
 #define ALERTHUB_DELIVERY_TARGET_RESOLVER_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "alerthub/model/integration.h"
 #include "alerthub/model/notification.h"
+#include "alerthub/model/user.h"
 #include "alerthub/ports/store.h"
 
 namespace alerthub {
@@ -20,7 +24,13 @@ class TargetResolver {
  public:
   struct Target {
     Integration integration;  // as stored (sealed secrets)
-    std::string recipient;    // user id for recipient-targeted channels
+    // User id when the delivery goes to one recipient of the notification
+    // (IsRecipientTargeted channels, notification with `recipients`); empty
+    // for one delivery per integration.
+    std::string recipient;
+    // The recipient's quiet hours: the delivery is created held
+    // (DeliveryStatus::kHeld) and first attempted at this time.
+    std::optional<absl::Time> held_until;
   };
   struct Decision {
     std::vector<Target> targets;
@@ -46,6 +56,26 @@ class DefaultTargetResolver : public TargetResolver {
  private:
   Store* const store_;
 };
+
+// Whether an integration of `channel` delivers to each of a notification's
+// `recipients` (user ids) separately, at the address the user has for the
+// channel: email, push, slack and discord reach a person; a webhook is one
+// delivery per notification whoever it is for (its receiver gets the
+// recipients in the payload).
+bool IsRecipientTargeted(Channel channel);
+
+// OK when `user` can be reached on `channel` (IsRecipientTargeted), else
+// kFailedPrecondition saying which address is missing:
+//   email    addresses.email, else User::email (always set)
+//   push     addresses.fcm_tokens (at least one)
+//   slack    addresses.slack_user_id
+//   discord  addresses.discord_user_id
+// Routing drops a recipient without one (the reason is in the plan); the
+// senders read the same fields.
+absl::Status CheckRecipientAddress(const User& user, Channel channel);
+
+// The address an e-mail to `user` goes to: addresses.email, else User::email.
+const std::string& RecipientEmail(const User& user);
 
 // Adds to `decision` the tenant's integrations named by `integration_ids`
 // (each must exist and be enabled) and every enabled integration on each of

@@ -341,8 +341,9 @@ std::string OneLine(std::string s) {
 // field.
 class FieldRenderer {
  public:
-  FieldRenderer(Channel channel, const Template* tmpl, const mustache::data& data)
-      : tmpl_(tmpl), data_(data), defaults_(DefaultTemplateFields(channel)) {}
+  FieldRenderer(const Template* tmpl, const mustache::data& data,
+                const std::map<std::string, std::string>& defaults)
+      : tmpl_(tmpl), data_(data), defaults_(defaults) {}
 
   // True when the template (not only the defaults) defines `field`.
   bool Templated(const std::string& field) const {
@@ -484,20 +485,29 @@ const std::map<std::string, std::string>& DefaultTemplateFields(Channel channel)
   return *kNone;
 }
 
-absl::StatusOr<RenderedMessage> RenderForChannel(Channel channel, const Template* tmpl,
-                                                 const Notification& n) {
+namespace {
+
+absl::Status CheckTemplateChannel(Channel channel, const Template* tmpl) {
   if (tmpl != nullptr && tmpl->channel != channel) {
     return absl::InvalidArgumentError(
         absl::StrCat("template \"", tmpl->name, "\" is for ", ChannelName(tmpl->channel),
                      ", not ", ChannelName(channel)));
   }
-  if (channel == Channel::kWebhook && (tmpl == nullptr || tmpl->fields.count("body") == 0)) {
-    return WebhookMessage{DefaultWebhookBody(n)};
-  }
+  return absl::OkStatus();
+}
 
-  absl::StatusOr<mustache::data> data = ToMustache(TemplateContext(n), 0);
+bool HasWebhookBody(const Template* tmpl) {
+  return tmpl != nullptr && tmpl->fields.count("body") > 0;
+}
+
+// Renders every field of `channel`'s message over `context` (the webhook
+// only when `tmpl` has a body).
+absl::StatusOr<RenderedMessage> RenderFields(Channel channel, const Template* tmpl,
+                                             const Json& context,
+                                             const std::map<std::string, std::string>& defaults) {
+  absl::StatusOr<mustache::data> data = ToMustache(context, 0);
   if (!data.ok()) return data.status();
-  FieldRenderer r(channel, tmpl, *data);
+  FieldRenderer r(tmpl, *data, defaults);
   RenderedMessage message;
   switch (channel) {
     case Channel::kWebhook: {
@@ -538,6 +548,30 @@ absl::StatusOr<RenderedMessage> RenderForChannel(Channel channel, const Template
   }
   if (absl::Status s = r.Status(channel); !s.ok()) return s;
   return message;
+}
+
+}  // namespace
+
+absl::StatusOr<RenderedMessage> RenderForChannel(Channel channel, const Template* tmpl,
+                                                 const Notification& n) {
+  if (absl::Status s = CheckTemplateChannel(channel, tmpl); !s.ok()) return s;
+  if (channel == Channel::kWebhook && !HasWebhookBody(tmpl)) {
+    return WebhookMessage{DefaultWebhookBody(n)};
+  }
+  return RenderFields(channel, tmpl, TemplateContext(n), DefaultTemplateFields(channel));
+}
+
+absl::StatusOr<RenderedMessage> RenderContextForChannel(
+    Channel channel, const Template* tmpl, const nlohmann::json& context,
+    const std::map<std::string, std::string>& defaults, const std::string& default_webhook_body) {
+  if (absl::Status s = CheckTemplateChannel(channel, tmpl); !s.ok()) return s;
+  if (!context.is_object()) {
+    return absl::InvalidArgumentError("template context must be a JSON object");
+  }
+  if (channel == Channel::kWebhook && !HasWebhookBody(tmpl)) {
+    return WebhookMessage{default_webhook_body};
+  }
+  return RenderFields(channel, tmpl, context, defaults);
 }
 
 }  // namespace alerthub

@@ -131,6 +131,16 @@ absl::StatusOr<RenderedMessage> RenderForChannel(Channel channel, const Template
 // the notification JSON), so it has none.
 const std::map<std::string, std::string>& DefaultTemplateFields(Channel channel);
 
+// --- Digests ---
+// Renders `context` (a JSON object, e.g. a digest's; delivery/digest.h) for
+// `channel` as RenderForChannel renders a notification: each field from
+// `tmpl`, else from `defaults` (field -> mustache text), with the same
+// escaping and checks. A webhook whose template has no body sends
+// `default_webhook_body` as it is. kInvalidArgument as RenderForChannel.
+absl::StatusOr<RenderedMessage> RenderContextForChannel(
+    Channel channel, const Template* tmpl, const nlohmann::json& context,
+    const std::map<std::string, std::string>& defaults, const std::string& default_webhook_body);
+
 }  // namespace alerthub
 
 #endif  // ALERTHUB_DELIVERY_TEMPLATES_H_

@@ -97,6 +97,7 @@ nlohmann::json DeliveryToJson(const Delivery& d) {
     model_internal::PutTime(j, "next_attempt_at", *d.next_attempt_at);
   }
   if (!d.last_error.empty()) j["last_error"] = d.last_error;
+  if (!d.digest_key.empty()) j["digest_key"] = d.digest_key;
   model_internal::PutTime(j, "created_at", d.created_at);
   model_internal::PutTime(j, "updated_at", d.updated_at);
   return j;
@@ -131,6 +132,7 @@ absl::StatusOr<Delivery> DeliveryFromJson(const nlohmann::json& j) {
   r.Int("attempts", &d.attempts, /*required=*/true);
   r.OptionalTime("next_attempt_at", &d.next_attempt_at);
   r.String("last_error", &d.last_error);
+  r.String("digest_key", &d.digest_key);
   r.Time("created_at", &d.created_at);
   r.Time("updated_at", &d.updated_at);
   ALERTHUB_RETURN_IF_ERROR(

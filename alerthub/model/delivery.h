@@ -39,6 +39,11 @@ struct Delivery {
   int attempts = 0;
   std::optional<absl::Time> next_attempt_at;
   std::string last_error;
+  // Set when the delivery is held for a digest (a rule's `digest` action):
+  // "<rule id>/<group key>". Deliveries of one tenant, integration and
+  // recipient with the same digest_key are sent together, as one summary
+  // (ports/store.h, "Digests"). Empty otherwise.
+  std::string digest_key;
   absl::Time created_at = absl::InfinitePast();
   absl::Time updated_at = absl::InfinitePast();
 };

@@ -1,5 +1,6 @@
 #include "alerthub/pipeline/group_commit.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace alerthub {
@@ -13,7 +14,11 @@ struct GroupCommitter::Writer {
 };
 
 GroupCommitter::GroupCommitter(Store* store, GroupCommitOptions options)
-    : store_(store), options_(options) {}
+    : store_(store),
+      options_(options),
+      max_in_flight_(std::max(1, options.max_concurrent_transactions > 0
+                                     ? options.max_concurrent_transactions
+                                     : store->ConcurrentCommitLimit())) {}
 
 absl::StatusOr<std::vector<SubmissionOutcome>> GroupCommitter::Commit(
     std::vector<SubmissionWrite> writes) {
@@ -23,7 +28,13 @@ absl::StatusOr<std::vector<SubmissionOutcome>> GroupCommitter::Commit(
 
   absl::MutexLock lock(&mu_);
   queue_.push_back(&self);
-  while (!self.done && queue_.front() != &self) self.cv.Wait(&mu_);
+  queued_rows_ += self.writes.size();
+  // These rows may let a waiting front caller start beside the transactions
+  // in flight.
+  if (queue_.front() != &self && CanLead()) queue_.front()->cv.Signal();
+  // A caller taken into another's transaction leaves the queue and waits
+  // for `done`; the front caller leads when CanLead().
+  while (!self.done && (queue_.front() != &self || !CanLead())) self.cv.Wait(&mu_);
   if (self.done) {
     if (!self.status.ok()) return self.status;
     return std::move(self.outcomes);
@@ -32,29 +43,36 @@ absl::StatusOr<std::vector<SubmissionOutcome>> GroupCommitter::Commit(
   // Leader: take everything queued, up to the row budget.
   std::vector<Writer*> group;
   size_t rows = 0;
-  for (Writer* w : queue_) {
+  while (!queue_.empty()) {
+    Writer* w = queue_.front();
     if (!group.empty() && rows + w->writes.size() > options_.max_batch_rows) break;
     group.push_back(w);
     rows += w->writes.size();
+    queue_.pop_front();
   }
+  queued_rows_ -= rows;
+  ++in_flight_;
+  // The next caller may lead a transaction of its own beside this one.
+  if (!queue_.empty() && CanLead()) queue_.front()->cv.Signal();
 
   std::vector<SubmissionWrite> batch;
   std::vector<SubmissionWrite>* to_commit = &self.writes;
-  if (group.size() > 1) {
-    batch.reserve(rows);
-    for (Writer* w : group) {
-      for (SubmissionWrite& s : w->writes) batch.push_back(std::move(s));
-    }
-    to_commit = &batch;
-  }
-
   absl::StatusOr<std::vector<SubmissionOutcome>> result;
   {
-    // Followers keep queueing while the transaction runs.
+    // Followers keep queueing while the transaction runs; the writes of
+    // the group are only touched by this leader until `done`.
     mu_.Unlock();
+    if (group.size() > 1) {
+      batch.reserve(rows);
+      for (Writer* w : group) {
+        for (SubmissionWrite& s : w->writes) batch.push_back(std::move(s));
+      }
+      to_commit = &batch;
+    }
     result = store_->CommitSubmissions(*to_commit);
     mu_.Lock();
   }
+  --in_flight_;
   transactions_.fetch_add(1, std::memory_order_relaxed);
   if (result.ok() && result->size() != rows) {
     result = absl::InternalError("store returned the wrong number of outcomes");
@@ -63,7 +81,6 @@ absl::StatusOr<std::vector<SubmissionOutcome>> GroupCommitter::Commit(
 
   size_t offset = 0;
   for (Writer* w : group) {
-    queue_.pop_front();
     const size_t n = w->writes.size();
     if (result.ok()) {
       w->outcomes.assign(std::make_move_iterator(result->begin() + offset),

@@ -6,7 +6,12 @@
 // max_batch_rows) in one transaction while new callers queue for the next
 // one. An idle committer adds no wait at all: a lone caller commits at once,
 // so single-request latency is one transaction, and under load a caller
-// waits at most for the transaction in flight plus its own.
+// waits at most for the transactions in flight plus its own. With
+// max_concurrent_transactions > 1 (stores whose transactions commit in
+// parallel, Store::ConcurrentCommitLimit()), the front caller leads its own
+// transaction beside the ones in flight once a slot is free and at least
+// min_concurrent_batch_rows are queued (so batches, and the rows per WAL
+// flush, stay large); transactions may then commit in any order.
 //
 //   GroupCommitter committer(store, {});
 //   absl::StatusOr<std::vector<SubmissionOutcome>> r = committer.Commit(std::move(writes));
@@ -29,6 +34,12 @@ struct GroupCommitOptions {
   // Most submissions in one transaction. A single call larger than this is
   // still committed whole, on its own.
   size_t max_batch_rows = 1024;
+  // Transactions in flight at once (>= 1); 0 takes the store's
+  // ConcurrentCommitLimit().
+  int max_concurrent_transactions = 0;
+  // While a transaction is in flight, another starts only with at least this
+  // many rows queued; fewer wait and join the next one.
+  size_t min_concurrent_batch_rows = 32;
 };
 
 class GroupCommitter {
@@ -46,14 +57,25 @@ class GroupCommitter {
   // Totals since construction, for metrics and benchmarks.
   int64_t transactions() const { return transactions_.load(std::memory_order_relaxed); }
   int64_t rows() const { return rows_.load(std::memory_order_relaxed); }
+  int max_concurrent_transactions() const { return max_in_flight_; }
 
  private:
   struct Writer;
 
+  // Whether the front caller may lead a transaction now.
+  bool CanLead() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return in_flight_ == 0 || (in_flight_ < max_in_flight_ &&
+                               queued_rows_ >= options_.min_concurrent_batch_rows);
+  }
+
   Store* const store_;
   const GroupCommitOptions options_;
+  const int max_in_flight_;
   absl::Mutex mu_;
+  // Callers not yet taken into a transaction, oldest first.
   std::deque<Writer*> queue_ ABSL_GUARDED_BY(mu_);
+  size_t queued_rows_ ABSL_GUARDED_BY(mu_) = 0;  // writes of queue_
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;       // transactions being committed
   std::atomic<int64_t> transactions_{0};
   std::atomic<int64_t> rows_{0};
 };

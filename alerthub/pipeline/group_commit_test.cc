@@ -108,6 +108,76 @@ TEST_F(GroupCommitTest, CallersQueuedBehindACommitShareTheNextOne) {
   EXPECT_EQ(store_->sizes.back(), 20u);
 }
 
+TEST_F(GroupCommitTest, TakesTheStoresConcurrencyByDefault) {
+  EXPECT_EQ(GroupCommitter(store_.get(), {}).max_concurrent_transactions(), 1);  // SQLite
+  EXPECT_EQ(GroupCommitter(store_.get(), {.max_concurrent_transactions = 3})
+                .max_concurrent_transactions(),
+            3);
+}
+
+TEST_F(GroupCommitTest, SecondTransactionRunsBesideAStalledOneWhenAllowed) {
+  GroupCommitter committer(store_.get(),
+                           {.max_concurrent_transactions = 2, .min_concurrent_batch_rows = 2});
+  absl::Notification first_done;
+  std::thread first([&] {
+    ASSERT_OK(committer.Commit(Writes(1)).status());
+    first_done.Notify();
+  });
+  store_->entered.WaitForNotification();
+  // The first transaction is held open; a second caller leads its own and
+  // commits before it.
+  ASSERT_OK_AND_ASSIGN(std::vector<SubmissionOutcome> out, committer.Commit(Writes(2)));
+  EXPECT_EQ(out.size(), 2u);
+  EXPECT_FALSE(first_done.HasBeenNotified());
+  EXPECT_EQ(committer.transactions(), 1);
+  store_->release.Notify();
+  first.join();
+  EXPECT_EQ(committer.transactions(), 2);
+  EXPECT_EQ(committer.rows(), 3);
+}
+
+TEST_F(GroupCommitTest, SmallBatchesWaitForTheTransactionInFlight) {
+  GroupCommitter committer(store_.get(),
+                           {.max_concurrent_transactions = 2, .min_concurrent_batch_rows = 4});
+  std::thread first([&] { ASSERT_OK(committer.Commit(Writes(1)).status()); });
+  store_->entered.WaitForNotification();
+  // Two rows queued: under the threshold, they wait for the first.
+  absl::Notification second_done;
+  std::thread second([&] {
+    ASSERT_OK(committer.Commit(Writes(2)).status());
+    second_done.Notify();
+  });
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_FALSE(second_done.HasBeenNotified());
+  // Two more reach it: one transaction of four starts beside the first.
+  std::thread third([&] { ASSERT_OK(committer.Commit(Writes(2)).status()); });
+  second_done.WaitForNotification();
+  third.join();
+  EXPECT_EQ(committer.transactions(), 1);
+  store_->release.Notify();
+  first.join();
+  second.join();
+  EXPECT_EQ(committer.transactions(), 2);
+  EXPECT_EQ(committer.rows(), 5);
+}
+
+TEST_F(GroupCommitTest, CallersWaitWhileEverySlotIsTaken) {
+  GroupCommitter committer(store_.get(), {.max_concurrent_transactions = 1});
+  std::thread first([&] { ASSERT_OK(committer.Commit(Writes(1)).status()); });
+  store_->entered.WaitForNotification();
+  absl::Notification second_done;
+  std::thread second([&] {
+    ASSERT_OK(committer.Commit(Writes(1)).status());
+    second_done.Notify();
+  });
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_FALSE(second_done.HasBeenNotified());
+  store_->release.Notify();
+  first.join();
+  second.join();
+  EXPECT_EQ(committer.transactions(), 2);
+}
+
 TEST_F(GroupCommitTest, RowBudgetSplitsTransactions) {
   GroupCommitter committer(store_.get(), {.max_batch_rows = 4});
   std::thread leader([&] { ASSERT_OK(committer.Commit(Writes(1)).status()); });

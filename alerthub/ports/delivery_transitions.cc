@@ -1,5 +1,7 @@
 #include "alerthub/ports/delivery_transitions.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace alerthub {
@@ -57,6 +59,34 @@ absl::Status ReplayTransition(Delivery& d, absl::Time now) {
   d.next_attempt_at = now;
   d.updated_at = now;
   return absl::OkStatus();
+}
+
+// --- Digests ---
+
+absl::Time DigestFlushTime(const DigestWindow& window, absl::Time earliest,
+                           std::optional<absl::Time> waiting,
+                           std::optional<absl::Time> last_flush) {
+  if (waiting.has_value()) return *waiting;
+  absl::Time at = earliest + window.group_wait;
+  if (last_flush.has_value()) at = std::max(at, *last_flush + window.group_interval);
+  return at;
+}
+
+absl::Status CheckDigestMember(const RoutingWrite& w, const Delivery& d) {
+  if (!w.digest.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("delivery \"", d.id, "\" has a digest_key but the routing no digest"));
+  }
+  if (d.status != DeliveryStatus::kHeld) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("delivery \"", d.id, "\" has a digest_key but is not held"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Time DigestJoinFloor(std::optional<absl::Time> given, absl::Time now) {
+  if (given.has_value() && *given > now) return *given;
+  return absl::InfinitePast();
 }
 
 }  // namespace alerthub

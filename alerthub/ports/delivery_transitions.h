@@ -38,6 +38,27 @@ absl::Status AttemptTransition(Delivery& d, const AttemptWrite& w, absl::Time no
 // kFailedPrecondition, leaving `d` alone, when it is not failed.
 absl::Status ReplayTransition(Delivery& d, absl::Time now);
 
+// --- Digests ---
+
+// When a digest group's next summary goes out, for a member due no earlier
+// than `earliest` (Alertmanager's semantics): with members already waiting
+// (`waiting`: the earliest due time of the group's held members it may
+// join), that flush; else `earliest` + group_wait, but not before
+// `last_flush` + group_interval when the group flushed before.
+absl::Time DigestFlushTime(const DigestWindow& window, absl::Time earliest,
+                           std::optional<absl::Time> waiting,
+                           std::optional<absl::Time> last_flush);
+
+// kInvalidArgument unless the delivery `d` of `w`, which has a digest_key,
+// can be stored as a digest member: held, and `w` has a digest window.
+absl::Status CheckDigestMember(const RoutingWrite& w, const Delivery& d);
+
+// The lower bound on the due time of the held members a delivery given
+// `given` (its next_attempt_at before routing) may join at `now`: `given`
+// when it is in the future (a delayed member joins no earlier flush), else
+// InfinitePast() (any waiting flush, even an overdue one).
+absl::Time DigestJoinFloor(std::optional<absl::Time> given, absl::Time now);
+
 }  // namespace alerthub
 
 #endif  // ALERTHUB_PORTS_DELIVERY_TRANSITIONS_H_

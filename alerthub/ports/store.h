@@ -118,6 +118,24 @@ struct StatusTransition {
   bool changed() const { return before != after; }
 };
 
+// --- Digests ---
+// A rule's `digest` action holds deliveries and sends each group's together,
+// as ONE summary (Alertmanager's group_wait / group_interval). A digest group
+// is (tenant, integration, recipient, digest_key); Delivery::digest_key names
+// the rule and its group key. Members are stored kHeld, due at the group's
+// flush time (DigestFlushTime in ports/delivery_transitions.h), so the hold
+// survives restarts; Store::ClaimDigest claims a due group at once.
+
+// The timing of a digest (the rule's digest action).
+struct DigestWindow {
+  // How long the first notification of a group waits for others.
+  absl::Duration group_wait = absl::ZeroDuration();
+  // The least time between two flushes of one group.
+  absl::Duration group_interval = absl::ZeroDuration();
+
+  bool operator==(const DigestWindow& other) const = default;
+};
+
 // What routing decided for one accepted notification (ARCHITECTURE §3 step 3).
 struct RoutingWrite {
   std::string tenant_id;
@@ -132,6 +150,9 @@ struct RoutingWrite {
   // while the notification is still kAccepted, so a replay adds neither.
   NotificationStatus status = NotificationStatus::kRouted;
   CloudEvent event;
+  // Digests: required when a delivery has a digest_key (kInvalidArgument
+  // otherwise); see Store::RecordRouting.
+  std::optional<DigestWindow> digest;
 };
 
 struct RoutingOutcome {
@@ -190,6 +211,126 @@ struct Recipient {
 struct CancelOutcome {
   Notification notification;  // as stored after the call (kCancelled)
   int64_t deliveries_cancelled = 0;  // pending or held deliveries suppressed
+};
+
+// --- Digests (continued) ---
+
+// Names one digest group.
+struct DigestGroup {
+  std::string tenant_id;
+  std::string integration_id;
+  std::string recipient;  // '' when not recipient-targeted
+  std::string digest_key;
+};
+
+// What Store::ClaimDigest did.
+struct DigestClaim {
+  // For the named delivery, as DeliveryClaim::result.
+  DeliveryClaim::Result result = DeliveryClaim::Result::kFinished;
+  // kClaimed: every member of the group claimed with it, oldest first (the
+  // named one among them), each now sending under the same lease.
+  // Otherwise: the named delivery alone, as stored.
+  std::vector<Delivery> deliveries;
+  // kClaimed: each delivery's notification status change (routed ->
+  // delivering on a first claim), in the same order.
+  std::vector<StatusTransition> notifications;
+};
+
+// --- Auth sessions ---
+// Login by e-mail and password, and the refresh tokens of each login session
+// (ARCHITECTURE §4, Auth). Stores keep only hashes: the Argon2id string of a
+// password, the SHA-256 of a refresh token.
+
+// A user as login needs them.
+struct LoginRecord {
+  User user;
+  std::string password_hash;  // Argon2id ("$argon2id$..."); empty: no password set
+};
+
+// One refresh token of a login session. Each rotation marks the presented
+// token used and adds its successor to the same family; a family is revoked
+// as a whole (logout, reuse of a used token, a password change).
+struct RefreshToken {
+  std::string token_hash;  // lowercase hex SHA-256 of the opaque token; never the token
+  std::string family_id;   // the login session (UUIDv7)
+  std::string tenant_id;
+  std::string user_id;
+  absl::Time issued_at = absl::InfinitePast();
+  absl::Time expires_at = absl::InfinitePast();
+  std::optional<absl::Time> used_at;     // set when it was rotated
+  std::optional<absl::Time> revoked_at;  // set when its family was revoked
+
+  bool operator==(const RefreshToken& other) const = default;
+};
+
+// What presenting a refresh token did (Store::RotateRefreshToken; every
+// adapter decides with ports/refresh_rotation.h).
+struct RefreshRotation {
+  enum class Result {
+    kRotated,  // the presented token is now used and `successor` is stored
+    kReused,   // it had been used before: its whole family is now revoked
+    kRevoked,  // its family was revoked earlier, or its user no longer exists
+    kExpired,  // it expired; nothing changed
+  };
+  Result result = Result::kRevoked;
+  RefreshToken presented;  // as stored after the call
+  RefreshToken successor;  // kRotated only
+};
+
+// --- Analytics ---
+// Counts for the admin API's AnalyticsService (alerthub/admin/analytics.h),
+// aggregated by the database (GROUP BY), never by loading rows. A window
+// [start, end) is cut into buckets of `bucket`; a row's bucket index is
+// floor((created_at - start) / bucket). Only the rows' created_at decides
+// the bucket (a delivery's latency too).
+
+struct AnalyticsWindow {
+  absl::Time start = absl::InfinitePast();  // inclusive
+  absl::Time end = absl::InfinitePast();    // exclusive
+  absl::Duration bucket = absl::Minutes(1);  // > 0; the last bucket may be cut short
+};
+
+// Upper bounds (milliseconds, inclusive) of the accept -> delivered latency
+// histogram, ascending; index kLatencyBoundsMs.size() is +Inf. Shared by
+// every adapter (the SQL is generated from it, store_analytics_sql.h) and by
+// the percentile estimates (admin/analytics.h).
+inline constexpr int64_t kLatencyBoundsMs[] = {
+    10,     25,     50,      100,     250,     500,     1'000,     2'500,     5'000,
+    10'000, 30'000, 60'000,  120'000, 300'000, 600'000, 1'800'000, 3'600'000, 21'600'000};
+inline constexpr int kLatencyBucketCount =
+    static_cast<int>(sizeof(kLatencyBoundsMs) / sizeof(kLatencyBoundsMs[0])) + 1;
+
+// Notifications created in one bucket with one status.
+struct NotificationCountRow {
+  int64_t bucket = 0;
+  NotificationStatus status = NotificationStatus::kAccepted;
+  int64_t count = 0;
+
+  bool operator==(const NotificationCountRow& other) const = default;
+};
+
+// Deliveries created in one bucket for one channel with one status.
+struct DeliveryCountRow {
+  int64_t bucket = 0;
+  Channel channel = Channel::kWebhook;
+  DeliveryStatus status = DeliveryStatus::kPending;
+  int64_t count = 0;
+  int64_t retried = 0;  // of them, those attempted more than once
+
+  bool operator==(const DeliveryCountRow& other) const = default;
+};
+
+// Delivered deliveries created in one bucket for one channel whose latency
+// — the delivered time (the delivery's updated_at) minus its notification's
+// created_at — falls in histogram slot `slot`: at most kLatencyBoundsMs[slot]
+// and above the previous bound (slot kLatencyBucketCount - 1: above all).
+struct LatencyHistogramRow {
+  int64_t bucket = 0;
+  Channel channel = Channel::kWebhook;
+  int slot = 0;
+  int64_t count = 0;
+
+  bool operator==(const LatencyHistogramRow& other) const = default;
 };
 
 struct StoreOptions {
@@ -423,12 +564,128 @@ class Store {
   virtual absl::StatusOr<std::vector<Recipient>> GetRecipients(
       absl::string_view tenant_id, absl::Span<const std::string> user_ids) = 0;
 
+  // --- Auth sessions ---
+  // Sets the user's password hash (an Argon2id string made by the caller;
+  // never the plaintext) and, in the same transaction, revokes every
+  // refresh-token family of the user (a password change ends their
+  // sessions). kNotFound when the user is absent or another tenant's;
+  // kInvalidArgument for an empty hash.
+  virtual absl::Status SetUserPassword(absl::string_view tenant_id, absl::string_view user_id,
+                                       absl::string_view password_hash, absl::Time at) = 0;
+  // The tenant's user whose e-mail address is `email` (compared
+  // case-insensitively, as CreateUser does), with the password hash.
+  // kNotFound when none.
+  virtual absl::StatusOr<LoginRecord> FindLoginUser(absl::string_view tenant_id,
+                                                    absl::string_view email) = 0;
+  // Stores the first token of a new family (used_at and revoked_at unset).
+  // kNotFound when the user is absent or another tenant's; kAlreadyExists
+  // when the hash is taken.
+  virtual absl::Status CreateRefreshToken(const RefreshToken& token) = 0;
+  // In ONE transaction: finds the token whose hash is `presented_hash`;
+  // when it is unused, unexpired at `now`, unrevoked and its user exists,
+  // marks it used at `now` and stores its successor (`successor_hash`,
+  // same family, tenant and user, issued `now`, expiring
+  // `successor_expires_at`): kRotated. A token presented after it was used
+  // revokes its whole family at `now` (kReused) — someone holds a stolen
+  // copy. kNotFound when no token has the hash; kAlreadyExists when
+  // `successor_hash` is taken.
+  virtual absl::StatusOr<RefreshRotation> RotateRefreshToken(absl::string_view presented_hash,
+                                                             absl::string_view successor_hash,
+                                                             absl::Time successor_expires_at,
+                                                             absl::Time now) = 0;
+  // Revokes the family of the token whose hash is `token_hash` (every token
+  // of it, at `at`; idempotent: revoked tokens keep their first time) and
+  // returns that token as stored after the call. kNotFound when no token
+  // has the hash.
+  virtual absl::StatusOr<RefreshToken> RevokeRefreshFamily(absl::string_view token_hash,
+                                                           absl::Time at) = 0;
+  // The token whose hash is `token_hash`; kNotFound when none.
+  virtual absl::StatusOr<RefreshToken> FindRefreshToken(absl::string_view token_hash) = 0;
+
+  // --- Digests ---
+  // (see "Digests" above). RecordRouting stores a delivery that has a
+  // digest_key (status kHeld) due at its group's flush time, computed in
+  // its transaction by DigestFlushTime(write.digest, earliest, waiting,
+  // last flush) where earliest is the later of now and the delivery's given
+  // next_attempt_at (a delay, scheduled_at or quiet hours), waiting the
+  // earliest due time of the group's held members (those due at or after
+  // `earliest` when the delivery was given a future time), and the last
+  // flush the time of the group's last ClaimDigest that took a held member.
+  // Concurrent routings of one group serialize, so they agree.
+
+  // Claims the digest group of delivery `delivery_id` in ONE transaction:
+  // when the named delivery can be claimed (ClaimTransition), every member
+  // of its group that can be claimed now — held or pending and due, or
+  // sending under an expired lease — is claimed with it under one lease
+  // (now + lease) and, when a held member was among them, `now` becomes the
+  // group's last flush. Otherwise nothing changes and the result says why
+  // (kNotDue, kBusy, kFinished). A delivery without a digest_key is claimed
+  // alone. kNotFound when the delivery is absent or another tenant's;
+  // kInvalidArgument when lease is not positive.
+  virtual absl::StatusOr<DigestClaim> ClaimDigest(absl::string_view tenant_id,
+                                                  absl::string_view delivery_id,
+                                                  absl::Duration lease) = 0;
+
+  // The flush time RecordRouting would give a delivery of `group` routed
+  // now, due no earlier than `earliest` (the dry run). Reads only.
+  virtual absl::StatusOr<absl::Time> PeekDigestFlush(const DigestGroup& group,
+                                                     const DigestWindow& window,
+                                                     absl::Time earliest) = 0;
+
+  // --- Tenant administration ---
+  // The platform operators' tenant
+  // management (alerthub/admin/tenants_admin.h). Deleting a tenant is a
+  // soft delete: from then on GetTenant, GetTenantByName and ListTenants
+  // treat it as absent, its name stays taken, and its API keys and refresh
+  // tokens are revoked; its notifications, deliveries and outbox messages
+  // are kept (what was accepted is still delivered and stays readable to
+  // the operator's database tools).
+  //
+  // Live tenants by ascending id; the cursor is the last id seen.
+  // kInvalidArgument for a limit outside 1-500.
+  virtual absl::StatusOr<Page<Tenant>> ListTenants(const PageRequest& page) = 0;
+  // Replaces the name and settings of the live tenant `tenant.id` (id and
+  // created_at are kept). kNotFound when absent or deleted; kAlreadyExists
+  // when another tenant, deleted or not, has the name.
+  virtual absl::Status UpdateTenant(const Tenant& tenant) = 0;
+  // In ONE transaction: marks the live tenant `id` deleted at `at`, and
+  // revokes at `at` every API key and refresh-token family of it that is
+  // not revoked yet. kNotFound when absent or already deleted.
+  virtual absl::Status DeleteTenant(absl::string_view id, absl::Time at) = 0;
+
+  // --- Analytics ---
+  // (see "Analytics" above). Each
+  // returns only non-empty groups, ordered by every key column ascending;
+  // tenant-scoped. REQUIRES: window.start < window.end, window.bucket > 0
+  // (kInvalidArgument otherwise).
+  //
+  // The tenant's notifications created in the window, per (bucket, status);
+  // only those of `type` when it is not empty.
+  virtual absl::StatusOr<std::vector<NotificationCountRow>> CountNotifications(
+      absl::string_view tenant_id, const AnalyticsWindow& window, absl::string_view type) = 0;
+  // The tenant's deliveries created in the window, per (bucket, channel,
+  // status); only `channel`'s when set.
+  virtual absl::StatusOr<std::vector<DeliveryCountRow>> CountDeliveries(
+      absl::string_view tenant_id, const AnalyticsWindow& window,
+      std::optional<Channel> channel) = 0;
+  // The latency histogram of the tenant's delivered deliveries created in
+  // the window, per (bucket, channel, slot); only `channel`'s when set.
+  virtual absl::StatusOr<std::vector<LatencyHistogramRow>> DeliveryLatencyHistogram(
+      absl::string_view tenant_id, const AnalyticsWindow& window,
+      std::optional<Channel> channel) = 0;
+
   // --- Capabilities ----------------------------------------------------------
   // A TaskQueue kept in this store's database (`sql://`), sharing its
   // durability. kUnimplemented when the adapter has none.
   virtual absl::StatusOr<std::unique_ptr<TaskQueue>> OpenTaskQueue() {
     return absl::UnimplementedError("this store has no built-in task queue");
   }
+
+  // How many CommitSubmissions transactions are worth running at once: 1
+  // for a store with a single writer (SQLite), more where concurrent
+  // transactions commit in parallel and share WAL flushes (PostgreSQL: its
+  // pool size). The group committer keeps at most this many in flight.
+  virtual int ConcurrentCommitLimit() const { return 1; }
 
   // OK when the database answers a trivial query now.
   virtual absl::Status Ping() = 0;

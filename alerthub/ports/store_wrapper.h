@@ -156,6 +156,66 @@ class StoreWrapper : public Store {
       absl::string_view tenant_id, absl::Span<const std::string> user_ids) override {
     return target_->GetRecipients(tenant_id, user_ids);
   }
+  // --- Auth sessions ---
+  absl::Status SetUserPassword(absl::string_view tenant_id, absl::string_view user_id,
+                               absl::string_view password_hash, absl::Time at) override {
+    return target_->SetUserPassword(tenant_id, user_id, password_hash, at);
+  }
+  absl::StatusOr<LoginRecord> FindLoginUser(absl::string_view tenant_id,
+                                            absl::string_view email) override {
+    return target_->FindLoginUser(tenant_id, email);
+  }
+  absl::Status CreateRefreshToken(const RefreshToken& token) override {
+    return target_->CreateRefreshToken(token);
+  }
+  absl::StatusOr<RefreshRotation> RotateRefreshToken(absl::string_view presented_hash,
+                                                     absl::string_view successor_hash,
+                                                     absl::Time successor_expires_at,
+                                                     absl::Time now) override {
+    return target_->RotateRefreshToken(presented_hash, successor_hash, successor_expires_at, now);
+  }
+  absl::StatusOr<RefreshToken> RevokeRefreshFamily(absl::string_view token_hash,
+                                                   absl::Time at) override {
+    return target_->RevokeRefreshFamily(token_hash, at);
+  }
+  absl::StatusOr<RefreshToken> FindRefreshToken(absl::string_view token_hash) override {
+    return target_->FindRefreshToken(token_hash);
+  }
+  // --- Digests ---
+  absl::StatusOr<DigestClaim> ClaimDigest(absl::string_view tenant_id,
+                                          absl::string_view delivery_id,
+                                          absl::Duration lease) override {
+    return target_->ClaimDigest(tenant_id, delivery_id, lease);
+  }
+  absl::StatusOr<absl::Time> PeekDigestFlush(const DigestGroup& group, const DigestWindow& window,
+                                             absl::Time earliest) override {
+    return target_->PeekDigestFlush(group, window, earliest);
+  }
+  // --- Tenant administration ---
+  absl::StatusOr<Page<Tenant>> ListTenants(const PageRequest& page) override {
+    return target_->ListTenants(page);
+  }
+  absl::Status UpdateTenant(const Tenant& tenant) override { return target_->UpdateTenant(tenant); }
+  absl::Status DeleteTenant(absl::string_view id, absl::Time at) override {
+    return target_->DeleteTenant(id, at);
+  }
+  // --- Analytics ---
+  absl::StatusOr<std::vector<NotificationCountRow>> CountNotifications(
+      absl::string_view tenant_id, const AnalyticsWindow& window,
+      absl::string_view type) override {
+    return target_->CountNotifications(tenant_id, window, type);
+  }
+  absl::StatusOr<std::vector<DeliveryCountRow>> CountDeliveries(
+      absl::string_view tenant_id, const AnalyticsWindow& window,
+      std::optional<Channel> channel) override {
+    return target_->CountDeliveries(tenant_id, window, channel);
+  }
+  absl::StatusOr<std::vector<LatencyHistogramRow>> DeliveryLatencyHistogram(
+      absl::string_view tenant_id, const AnalyticsWindow& window,
+      std::optional<Channel> channel) override {
+    return target_->DeliveryLatencyHistogram(tenant_id, window, channel);
+  }
+  int ConcurrentCommitLimit() const override { return target_->ConcurrentCommitLimit(); }
   absl::Status Ping() override { return target_->Ping(); }
 
  private:

@@ -9,17 +9,36 @@
 #include "alerthub/common/log.h"
 #include "alerthub/common/status.h"
 #include "alerthub/common/time.h"
+#include "alerthub/rules/preferences.h"
 
 namespace alerthub {
+
+nlohmann::json DroppedRecipientsToJson(const std::vector<DroppedRecipient>& dropped) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const DroppedRecipient& r : dropped) {
+    nlohmann::json d = {{"recipient", r.recipient}, {"reason", r.reason}};
+    if (!r.integration_id.empty()) {
+      d["integration_id"] = r.integration_id;
+      d["integration_name"] = r.integration_name;
+    }
+    if (r.channel.has_value()) d["channel"] = std::string(ChannelName(*r.channel));
+    out.push_back(std::move(d));
+  }
+  return out;
+}
 
 nlohmann::json RoutingPlanToJson(const RoutingPlan& plan) {
   nlohmann::json deliveries = nlohmann::json::array();
   for (const TargetResolver::Target& t : plan.decision.targets) {
-    deliveries.push_back({{"integration_id", t.integration.id},
-                          {"integration_name", t.integration.name},
-                          {"channel", std::string(ChannelName(t.integration.channel))},
-                          {"recipient", t.recipient}});
+    nlohmann::json d = {{"integration_id", t.integration.id},
+                        {"integration_name", t.integration.name},
+                        {"channel", std::string(ChannelName(t.integration.channel))},
+                        {"recipient", t.recipient},
+                        {"status", t.held_until.has_value() ? "held" : "pending"}};
+    if (t.held_until.has_value()) d["held_until"] = FormatRfc3339(*t.held_until);
+    deliveries.push_back(std::move(d));
   }
+
   nlohmann::json throttles = nlohmann::json::array();
   for (const ThrottleOutcome& t : plan.throttles) {
     throttles.push_back(
@@ -34,6 +53,7 @@ nlohmann::json RoutingPlanToJson(const RoutingPlan& plan) {
   nlohmann::json j = {
       {"evaluation", EvaluationToJson(plan.evaluation)},
       {"deliveries", std::move(deliveries)},
+      {"dropped_recipients", DroppedRecipientsToJson(plan.dropped_recipients)},
       {"suppressed", plan.suppression.has_value()},
       {"throttle_outcomes", std::move(throttles)},
       {"effective_priority", std::string(PriorityName(plan.effective_priority))},
@@ -171,7 +191,91 @@ absl::StatusOr<RoutingPlan> RulesTargetResolver::Run(const Notification& n, bool
     plan.not_before = base + e.delay;
   }
   plan.digest = e.digest;
+  ALERTHUB_RETURN_IF_ERROR(FanOutToRecipients(n, plan));
   return plan;
+}
+
+absl::Status RulesTargetResolver::FanOutToRecipients(const Notification& n, RoutingPlan& plan) {
+  std::vector<TargetResolver::Target>& targets = plan.decision.targets;
+  if (n.recipients.empty() ||
+      std::none_of(targets.begin(), targets.end(), [](const TargetResolver::Target& t) {
+        return IsRecipientTargeted(t.integration.channel);
+      })) {
+    return absl::OkStatus();
+  }
+  ALERTHUB_ASSIGN_OR_RETURN(std::vector<Recipient> recipients,
+                            store_->GetRecipients(n.tenant_id, n.recipients));
+  std::set<std::string> known;
+  for (const Recipient& r : recipients) known.insert(r.user.id);
+  std::set<std::string> reported;
+  for (const std::string& id : n.recipients) {
+    if (known.contains(id) || !reported.insert(id).second) continue;
+    plan.dropped_recipients.push_back(
+        {.recipient = id,
+         .integration_id = "",
+         .integration_name = "",
+         .channel = std::nullopt,
+         .reason = "no user with this id in the tenant"});
+  }
+
+  // Preferences see the priority the rules gave, and quiet hours are those
+  // of the moment the delivery would first be sent.
+  Notification effective = n;
+  effective.priority = plan.effective_priority;
+  absl::Time first_send = clock_->Now();
+  if (n.scheduled_at.has_value()) first_send = std::max(first_send, *n.scheduled_at);
+  if (plan.not_before.has_value()) first_send = std::max(first_send, *plan.not_before);
+
+  std::vector<TargetResolver::Target> fanned;
+  for (TargetResolver::Target& t : targets) {
+    const Channel channel = t.integration.channel;
+    if (!IsRecipientTargeted(channel)) {
+      fanned.push_back(std::move(t));
+      continue;
+    }
+    for (const Recipient& r : recipients) {
+      auto drop = [&](std::string reason) {
+        plan.dropped_recipients.push_back({.recipient = r.user.id,
+                                           .integration_id = t.integration.id,
+                                           .integration_name = t.integration.name,
+                                           .channel = channel,
+                                           .reason = std::move(reason)});
+      };
+      if (absl::Status address = CheckRecipientAddress(r.user, channel); !address.ok()) {
+        drop(std::string(address.message()));
+        continue;
+      }
+      TargetResolver::Target target{.integration = t.integration, .recipient = r.user.id,
+                                    .held_until = std::nullopt};
+      absl::StatusOr<PreferenceDecision> d =
+          ApplyPreferences(r.preferences, effective, channel, first_send);
+      if (!d.ok()) {
+        // Only quiet hours can fail (a time zone tzdata no longer knows);
+        // the opt-outs passed, so the recipient gets it now rather than
+        // never.
+        Log(LogLevel::kWarning, "routing: quiet hours not applied",
+            {{"tenant_id", n.tenant_id}, {"user_id", r.user.id}, {"error", d.status().ToString()}});
+      } else if (d->action == PreferenceDecision::Action::kSuppress) {
+        drop(std::move(d->reason));
+        continue;
+      } else if (d->action == PreferenceDecision::Action::kHold) {
+        target.held_until = d->hold_until;
+      }
+      fanned.push_back(std::move(target));
+    }
+  }
+  targets = std::move(fanned);
+  if (targets.empty()) {
+    std::vector<std::string> why;
+    for (const DroppedRecipient& r : plan.dropped_recipients) {
+      why.push_back(r.integration_id.empty()
+                        ? absl::StrCat(r.recipient, ": ", r.reason)
+                        : absl::StrCat(r.recipient, " on ", r.integration_name, ": ", r.reason));
+    }
+    plan.decision.reason =
+        absl::StrCat("every recipient was dropped: ", absl::StrJoin(why, "; "));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TargetResolver::Decision> RulesTargetResolver::RouteTargets(const Notification& n,

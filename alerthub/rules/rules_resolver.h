@@ -22,13 +22,27 @@
 //      channels (every enabled integration of the channel); no route (no rule
 //      matched, or the matched ones only throttle/digest/delay/set priority)
 //      -> DefaultTargetResolver: the notification's explicit targets, else
-//      the tenant's default integrations.
+//      the tenant's default integrations;
+//   5. recipient fan-out, when the notification names `recipients` (user
+//      ids): each target on a recipient-targeted channel (IsRecipientTargeted:
+//      email, push, slack, discord) becomes one target per recipient, for
+//      the users that exist (Store::GetRecipients, one round trip). A
+//      webhook target stays one delivery per notification. Per (recipient,
+//      channel), in order: unknown user -> dropped; no address for the
+//      channel (CheckRecipientAddress) -> dropped; the user's Preferences
+//      (ApplyPreferences, with the plan's effective priority, at the time the
+//      delivery would first be sent): opted out or below the minimum
+//      priority -> dropped, quiet hours -> the target is held until the
+//      window ends (not for an effective priority of critical). Every drop
+//      is in RoutingPlan::dropped_recipients with its reason; when nothing is
+//      left, the decision's reason names why each one went.
 //
 // What TargetResolver::Decision cannot carry — the effective priority, the
-// delay, the digest group and which rule suppressed — is in the RoutingPlan
-// that Plan() returns; the dispatcher routes with Plan() (delays and
-// scheduled_at hold deliveries, a suppression names its rule). Effective
-// priority and digests are not applied yet.
+// delay, the digest group, which rule suppressed and the dropped recipients
+// — is in the RoutingPlan that Plan() returns; the dispatcher routes with
+// Plan() (delays, scheduled_at and quiet hours hold deliveries, a
+// suppression names its rule, the effective priority is what templates and
+// senders see). Digests are not applied here.
 //
 // Thread-safe.
 #ifndef ALERTHUB_RULES_RULES_RESOLVER_H_
@@ -97,6 +111,21 @@ struct ThrottleOutcome {
   bool operator==(const ThrottleOutcome& other) const = default;
 };
 
+// A recipient routing left out, for one integration or (unknown user) for
+// all of them.
+struct DroppedRecipient {
+  std::string recipient;  // the user id as the notification names it
+  // Empty when the user does not exist (dropped for every integration).
+  std::string integration_id;
+  std::string integration_name;
+  std::optional<Channel> channel;
+  // "no user with this id in the tenant", CheckRecipientAddress's message,
+  // or ApplyPreferences' reason ("recipient opted out of channel slack").
+  std::string reason;
+
+  bool operator==(const DroppedRecipient& other) const = default;
+};
+
 // Everything routing decided for one notification.
 struct RoutingPlan {
   Evaluation evaluation;
@@ -114,11 +143,19 @@ struct RoutingPlan {
   std::optional<absl::Time> not_before;
   // Hold for this digest group instead of delivering one by one.
   std::optional<DigestRequest> digest;
+  // Recipients (or their deliveries on one integration) left out, in the
+  // order of the notification's recipients, then of the targets.
+  std::vector<DroppedRecipient> dropped_recipients;
 };
 
 // The dry run as the admin API shows it:
 //   {"evaluation": EvaluationToJson(...),
-//    "deliveries": [{"integration_id", "integration_name", "channel", "recipient"}],
+//    "deliveries": [{"integration_id", "integration_name", "channel", "recipient",
+//                    "status": "pending" | "held",
+//                    "held_until": "RFC 3339"}],    // when held (quiet hours)
+//    "dropped_recipients": [{"recipient", "integration_id", "integration_name",
+//                            "channel", "reason"}],  // integration_* and channel
+//                                                    // absent for unknown users
 //    "reason": "...",                       // when there are no deliveries
 //    "suppressed": bool, "suppression": {"rule_id", "reason"},   // when suppressed
 //    "throttle_outcomes": [{"rule_id", "group_key", "allowed", "remaining",
@@ -127,6 +164,11 @@ struct RoutingPlan {
 //    "not_before": "RFC 3339"}             // when delayed
 // Integration configs (secrets) are never included.
 nlohmann::json RoutingPlanToJson(const RoutingPlan& plan);
+
+// The "dropped_recipients" array of RoutingPlanToJson (also in the routing
+// event): [{"recipient", "integration_id", "integration_name", "channel",
+// "reason"}], the integration and channel absent for unknown users.
+nlohmann::json DroppedRecipientsToJson(const std::vector<DroppedRecipient>& dropped);
 
 class RulesTargetResolver : public TargetResolver {
  public:
@@ -176,6 +218,9 @@ class RulesTargetResolver : public TargetResolver {
   };
 
   absl::StatusOr<RoutingPlan> Run(const Notification& n, bool dry_run);
+  // Step 5: replaces recipient-targeted targets with one per recipient,
+  // applying addresses and preferences (see the class comment).
+  absl::Status FanOutToRecipients(const Notification& n, RoutingPlan& plan);
   // Resolves the matched rules' route into targets.
   absl::StatusOr<Decision> RouteTargets(const Notification& n, const Evaluation& e);
 

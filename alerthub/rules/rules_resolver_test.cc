@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "alerthub/adapters/memory/memory_kv.h"
 #include "alerthub/adapters/sqlite/sqlite_store.h"
+#include "alerthub/common/time.h"
 #include "alerthub/common/uuid.h"
 #include "alerthub/rules/internal/test_util.h"
 #include "alerthub/testing/simulated_clock.h"
@@ -336,7 +337,8 @@ TEST_F(RulesResolverTest, PlanToJson) {
       "throttles": [{"rule_id": "r1", "limit": 5, "window_s": 60, "group_key": ""}],
       "delay_s": 60},
     "deliveries": [{"integration_id": "HOOK", "integration_name": "ops hook",
-                    "channel": "webhook", "recipient": ""}],
+                    "channel": "webhook", "recipient": "", "status": "pending"}],
+    "dropped_recipients": [],
     "suppressed": false,
     "throttle_outcomes": [{"rule_id": "r1", "group_key": "", "allowed": true, "remaining": 4,
                            "window_end": "2027-01-15T08:01:00.000000Z",
@@ -426,6 +428,234 @@ TEST_F(RulesResolverTest, DryRunEqualsPlanOnGeneratedInputs) {
     }
     clock_.Advance(absl::Seconds(60));  // fresh throttle windows
   }
+}
+
+// --- Recipients -------------------------------------------------------------------------
+
+class RecipientRoutingTest : public RulesResolverTest {
+ protected:
+  // A user of kTenant with `addresses` and `prefs`; returns its id.
+  std::string AddUser(absl::string_view email, ChannelAddresses addresses = {},
+                      std::optional<Preferences> prefs = std::nullopt) {
+    User u;
+    u.id = NewUuidV7(clock_.Now());
+    u.tenant_id = kTenant;
+    u.email = std::string(email);
+    u.addresses = std::move(addresses);
+    u.created_at = clock_.Now();
+    EXPECT_OK(store_->CreateUser(u));
+    if (prefs.has_value()) {
+      EXPECT_OK(store_->SetPreferences(kTenant, u.id, *prefs));
+    }
+    return u.id;
+  }
+
+  static Preferences QuietNights(absl::string_view zone) {
+    Preferences p;
+    p.time_zone = std::string(zone);
+    p.quiet_hours = {{.days = {absl::Weekday::monday, absl::Weekday::tuesday,
+                               absl::Weekday::wednesday, absl::Weekday::thursday,
+                               absl::Weekday::friday, absl::Weekday::saturday,
+                               absl::Weekday::sunday},
+                      .start_minute = 22 * 60,
+                      .end_minute = 7 * 60}};
+    return p;
+  }
+
+  // (integration id, recipient) of each target.
+  static std::vector<std::pair<std::string, std::string>> Pairs(const RoutingPlan& plan) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const TargetResolver::Target& t : plan.decision.targets) {
+      out.emplace_back(t.integration.id, t.recipient);
+    }
+    return out;
+  }
+
+  // The plan, after checking that the dry run is the same.
+  RoutingPlan PlanOf(const Notification& n) {
+    absl::StatusOr<RoutingPlan> dry = resolver_->DryRun(n);
+    absl::StatusOr<RoutingPlan> real = resolver_->Plan(n);
+    EXPECT_OK(dry.status());
+    EXPECT_OK(real.status());
+    if (!dry.ok() || !real.ok()) return RoutingPlan();
+    EXPECT_EQ(RoutingPlanToJson(*dry), RoutingPlanToJson(*real));
+    return *std::move(real);
+  }
+};
+
+TEST_F(RecipientRoutingTest, OneTargetPerRecipientOnPersonalChannelsAndOneWebhook) {
+  const std::string hook = AddIntegration(Channel::kWebhook, "hook");
+  const std::string slack = AddIntegration(Channel::kSlack, "slack");
+  const std::string email = AddIntegration(Channel::kEmail, "mail");
+  const std::string ada = AddUser("ada@example.com", {.email = "",
+                                                      .fcm_tokens = {},
+                                                      .slack_user_id = "U024BE7LH",
+                                                      .discord_user_id = ""});
+  const std::string bob = AddUser("bob@example.com");
+  const std::string ghost = NewUuidV7(clock_.Now());
+  Notification n = At("deploy.done");
+  n.integration_ids = {hook, slack, email};
+  n.recipients = {ada, ghost, bob};
+  RoutingPlan plan = PlanOf(n);
+  using P = std::pair<std::string, std::string>;
+  EXPECT_THAT(Pairs(plan), UnorderedElementsAre(P{hook, ""}, P{slack, ada}, P{email, ada},
+                                                P{email, bob}));
+  EXPECT_THAT(
+      plan.dropped_recipients,
+      ::testing::ElementsAre(
+          DroppedRecipient{.recipient = ghost,
+                           .integration_id = "",
+                           .integration_name = "",
+                           .channel = std::nullopt,
+                           .reason = "no user with this id in the tenant"},
+          DroppedRecipient{
+              .recipient = bob,
+              .integration_id = slack,
+              .integration_name = "slack",
+              .channel = Channel::kSlack,
+              .reason = absl::StrCat("recipient ", bob,
+                                     " has no addresses.slack_user_id for channel slack")}));
+  EXPECT_EQ(plan.decision.reason, "");
+
+  Json j = RoutingPlanToJson(plan);
+  EXPECT_EQ(j["dropped_recipients"][0],
+            (Json{{"recipient", ghost}, {"reason", "no user with this id in the tenant"}}));
+  EXPECT_EQ(j["dropped_recipients"][1]["channel"], "slack");
+  EXPECT_EQ(j["dropped_recipients"][1]["integration_id"], slack);
+  for (const Json& d : j["deliveries"]) {
+    EXPECT_EQ(d["status"], "pending");
+    EXPECT_FALSE(d.contains("held_until"));
+  }
+
+  // Without recipients: one delivery per integration, as before.
+  n.recipients.clear();
+  EXPECT_THAT(Pairs(PlanOf(n)), UnorderedElementsAre(P{hook, ""}, P{slack, ""}, P{email, ""}));
+}
+
+TEST_F(RecipientRoutingTest, MinimumPriorityIsCheckedAgainstTheEffectivePriority) {
+  const std::string email = AddIntegration(Channel::kEmail, "mail", true, /*is_default=*/true);
+  Preferences picky;
+  picky.min_priority = Priority::kHigh;
+  const std::string ada = AddUser("ada@example.com", {}, picky);
+  Preferences no_mail;
+  no_mail.opt_out_channels = {Channel::kEmail};
+  const std::string bob = AddUser("bob@example.com", {}, no_mail);
+  Notification n = At("deploy.done", Priority::kNormal);
+  n.recipients = {ada, bob};
+
+  RoutingPlan plan = PlanOf(n);
+  EXPECT_THAT(plan.decision.targets, IsEmpty());
+  ASSERT_EQ(plan.dropped_recipients.size(), 2u);
+  EXPECT_EQ(plan.dropped_recipients[0].reason,
+            "priority normal is below the recipient's minimum high");
+  EXPECT_EQ(plan.dropped_recipients[1].reason, "recipient opted out of channel email");
+  EXPECT_EQ(plan.decision.reason,
+            absl::StrCat("every recipient was dropped: ", ada,
+                         " on mail: priority normal is below the recipient's minimum high; ",
+                         bob, " on mail: recipient opted out of channel email"));
+
+  // A rule raises deploys to high: Ada wants those.
+  SetRules({RuleForTest("raise", {{"match", {{"type", "deploy.*"}}},
+                                  {"actions", {{"priority", {{"raise", 1}}}}}})});
+  resolver_->Invalidate(kTenant);
+  plan = PlanOf(n);
+  EXPECT_EQ(plan.effective_priority, Priority::kHigh);
+  using P = std::pair<std::string, std::string>;
+  EXPECT_THAT(Pairs(plan), UnorderedElementsAre(P{email, ada}));
+  ASSERT_EQ(plan.dropped_recipients.size(), 1u);
+  EXPECT_EQ(plan.dropped_recipients[0].recipient, bob);
+}
+
+TEST_F(RecipientRoutingTest, QuietHoursAcrossMidnightHoldUntilTheWindowEnds) {
+  AddIntegration(Channel::kEmail, "mail", true, /*is_default=*/true);
+  const std::string ada = AddUser("ada@example.com", {}, QuietNights("Europe/Berlin"));
+  // 2027-01-15 23:30 in Berlin (CET, UTC+1).
+  clock_.Set(absl::FromCivil(absl::CivilMinute(2027, 1, 15, 22, 30), absl::UTCTimeZone()));
+  Notification n = At("deploy.done");
+  n.recipients = {ada};
+  RoutingPlan plan = PlanOf(n);
+  ASSERT_EQ(plan.decision.targets.size(), 1u);
+  const absl::Time seven_am = absl::FromCivil(absl::CivilMinute(2027, 1, 16, 6, 0),
+                                              absl::UTCTimeZone());
+  EXPECT_EQ(plan.decision.targets[0].held_until, seven_am);
+  Json j = RoutingPlanToJson(plan);
+  EXPECT_EQ(j["deliveries"][0]["status"], "held");
+  EXPECT_EQ(j["deliveries"][0]["held_until"], "2027-01-16T06:00:00.000000Z");
+
+  // Outside the window: delivered at once.
+  clock_.Set(seven_am);
+  plan = PlanOf(n);
+  ASSERT_EQ(plan.decision.targets.size(), 1u);
+  EXPECT_EQ(plan.decision.targets[0].held_until, std::nullopt);
+
+  // A notification scheduled into the window is held from its schedule.
+  n.scheduled_at = seven_am + absl::Hours(16);  // 23:00 in Berlin
+  plan = PlanOf(n);
+  ASSERT_EQ(plan.decision.targets.size(), 1u);
+  EXPECT_EQ(plan.decision.targets[0].held_until, seven_am + absl::Hours(24));
+}
+
+TEST_F(RecipientRoutingTest, QuietHoursOnTheNightTheClocksGoBackLastTenHours) {
+  AddIntegration(Channel::kEmail, "mail", true, /*is_default=*/true);
+  const std::string ada = AddUser("ada@example.com", {}, QuietNights("America/New_York"));
+  // 2026-10-31 23:00 EDT (UTC-4); clocks go back at 02:00 on 2026-11-01, so
+  // 07:00 EST (UTC-5) is 12:00Z.
+  clock_.Set(absl::FromCivil(absl::CivilMinute(2026, 11, 1, 3, 0), absl::UTCTimeZone()));
+  Notification n = At("deploy.done");
+  n.recipients = {ada};
+  RoutingPlan plan = PlanOf(n);
+  ASSERT_EQ(plan.decision.targets.size(), 1u);
+  ASSERT_TRUE(plan.decision.targets[0].held_until.has_value());
+  EXPECT_EQ(FormatRfc3339(*plan.decision.targets[0].held_until), "2026-11-01T12:00:00.000000Z");
+}
+
+TEST_F(RecipientRoutingTest, CriticalEffectivePriorityBypassesQuietHoursButNotOptOuts) {
+  AddIntegration(Channel::kEmail, "mail", true, /*is_default=*/true);
+  const std::string ada = AddUser("ada@example.com", {}, QuietNights("UTC"));
+  Preferences no_mail = QuietNights("UTC");
+  no_mail.opt_out_channels = {Channel::kEmail};
+  const std::string bob = AddUser("bob@example.com", {}, no_mail);
+  clock_.Set(absl::FromCivil(absl::CivilMinute(2027, 1, 15, 23, 0), absl::UTCTimeZone()));
+  SetRules({RuleForTest("page", {{"match", {{"type", "outage.*"}}},
+                                 {"actions", {{"priority", {{"set", "critical"}}}}}})});
+  Notification n = At("outage.db", Priority::kLow);
+  n.recipients = {ada, bob};
+  RoutingPlan plan = PlanOf(n);
+  ASSERT_EQ(plan.decision.targets.size(), 1u);
+  EXPECT_EQ(plan.decision.targets[0].recipient, ada);
+  EXPECT_EQ(plan.decision.targets[0].held_until, std::nullopt);
+  ASSERT_EQ(plan.dropped_recipients.size(), 1u);
+  EXPECT_EQ(plan.dropped_recipients[0].reason, "recipient opted out of channel email");
+
+  // The same at low priority is held.
+  Notification m = At("deploy.done", Priority::kLow);
+  m.recipients = {ada};
+  plan = PlanOf(m);
+  ASSERT_EQ(plan.decision.targets.size(), 1u);
+  EXPECT_TRUE(plan.decision.targets[0].held_until.has_value());
+}
+
+TEST_F(RecipientRoutingTest, OnlyUnknownOrUnreachableRecipientsLeaveNothing) {
+  AddIntegration(Channel::kDiscord, "discord", true, /*is_default=*/true);
+  const std::string ada = AddUser("ada@example.com");  // no discord id
+  Notification n = At("deploy.done");
+  n.recipients = {"no-such-user", ada};
+  RoutingPlan plan = PlanOf(n);
+  EXPECT_THAT(plan.decision.targets, IsEmpty());
+  EXPECT_EQ(plan.decision.reason,
+            absl::StrCat("every recipient was dropped: no-such-user: no user with this id in the "
+                         "tenant; ",
+                         ada, " on discord: recipient ", ada,
+                         " has no addresses.discord_user_id for channel discord"));
+}
+
+TEST_F(RecipientRoutingTest, OnlyWebhooksNeedNoUsers) {
+  const std::string hook = AddIntegration(Channel::kWebhook, "hook", true, /*is_default=*/true);
+  Notification n = At("deploy.done");
+  n.recipients = {"no-such-user"};
+  RoutingPlan plan = PlanOf(n);
+  EXPECT_THAT(TargetIds(plan.decision), UnorderedElementsAre(hook));
+  EXPECT_THAT(plan.dropped_recipients, IsEmpty());  // the users were not looked up
 }
 
 // --- Cache ------------------------------------------------------------------------------

@@ -98,7 +98,8 @@ void RouterApp::StartRules(http::Router& router) {
   rules_limiter_ =
       std::make_unique<RateLimiter>(&engine_->kv(), options_.engine.pipeline.rate_limit);
   rules_service_ =
-      std::make_unique<RulesService>(routing_.get(), &admin_->authenticator(), rules_limiter_.get());
+      std::make_unique<RulesService>(routing_.get(), &admin_->authenticator(), rules_limiter_.get(),
+                                     &admin_->sessions());
   rules_service_->Register(router);
 }
 

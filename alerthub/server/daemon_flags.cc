@@ -71,6 +71,8 @@ ABSL_FLAG(std::vector<std::string>, jwt_verification_key_files, {},
           "key, or the admin daemon's public key on routers).");
 ABSL_FLAG(std::string, jwt_issuer, "alerthub", "The `iss` of JWT access tokens.");
 ABSL_FLAG(std::string, jwt_audience, "alerthub-api", "The `aud` of JWT access tokens.");
+ABSL_FLAG(int, refresh_token_ttl_days, 30,
+          "Lifetime of each login refresh token from its issue; every refresh rotates it.");
 ABSL_FLAG(int, delivery_workers, 4, "Concurrent sends per channel.");
 ABSL_FLAG(std::string, slack_api_url, "https://slack.com/api",
           "Slack Web API base URL (chat.postMessage).");
@@ -139,6 +141,11 @@ absl::StatusOr<AppOptions> ParseDaemonFlags(int argc, char** argv, absl::string_
   o.admin.jwt.verification_key_files = absl::GetFlag(FLAGS_jwt_verification_key_files);
   o.admin.jwt.issuer = absl::GetFlag(FLAGS_jwt_issuer);
   o.admin.jwt.audience = absl::GetFlag(FLAGS_jwt_audience);
+  const int refresh_days = absl::GetFlag(FLAGS_refresh_token_ttl_days);
+  if (refresh_days < 1 || refresh_days > 365) {
+    return absl::InvalidArgumentError("--refresh_token_ttl_days must be 1-365");
+  }
+  o.admin.refresh_token_ttl = absl::Hours(24 * refresh_days);
 
   DeliveryAppOptions& d = o.delivery;
   d.enabled = absl::GetFlag(FLAGS_deliver);

@@ -193,10 +193,57 @@ void RulesService::EvaluateRules(Request req, ResponseWriter writer) {
 
 // --- Users and preferences -------------------------------------------------------------
 
+// --- Users' passwords (see rules_service.h) ---
+
+namespace {
+
+// Takes "password" out of a user body (it is no field of the record);
+// nullopt when absent.
+absl::StatusOr<std::optional<std::string>> TakePassword(nlohmann::json& body,
+                                                        const AuthSessions* sessions) {
+  if (!body.is_object() || !body.contains("password")) return std::optional<std::string>();
+  nlohmann::json value = std::move(body["password"]);
+  body.erase("password");
+  if (!value.is_string()) {
+    return InvalidArgumentWithFields("invalid user", {{"password", "must be a string"}});
+  }
+  if (sessions == nullptr) {
+    return absl::UnimplementedError("this daemon cannot set passwords");
+  }
+  return std::optional<std::string>(value.get<std::string>());
+}
+
+// What setting `password` for a user described by `body` needs, checked
+// before anything is written; the body's own errors join the password's.
+absl::Status CheckPasswordFor(const Principal& who, const nlohmann::json& body,
+                              const std::string& password) {
+  absl::StatusOr<User> user = UserFromRequestJson(body);
+  absl::Status s = AuthSessions::CheckNewPassword(who, user.ok() ? user->role : Role::kViewer,
+                                                  password);
+  if (user.ok() || !absl::IsInvalidArgument(s)) return s;
+  std::vector<FieldError> errors = FieldErrorsOf(user.status());
+  for (FieldError& e : FieldErrorsOf(s)) errors.push_back(std::move(e));
+  return InvalidArgumentWithFields("invalid user", std::move(errors));
+}
+
+}  // namespace
+
 void RulesService::CreateUser(Request req, ResponseWriter writer) {
   ALERTHUB_BEGIN_(kUsersEndpoint, kManageUsers, "", Body::kJson);
-  ReplyCreated(std::move(writer), catalog_->CreateUser(call->who.tenant_id, call->body),
-               "/api/v1/users", UserToJson);
+  absl::StatusOr<std::optional<std::string>> password = TakePassword(call->body, sessions_);
+  if (password.ok() && password->has_value()) {
+    if (absl::Status s = CheckPasswordFor(call->who, call->body, **password); !s.ok()) {
+      password = s;
+    }
+  }
+  if (!password.ok()) return std::move(writer).Send(ProblemFromStatus(password.status()));
+  absl::StatusOr<User> created = catalog_->CreateUser(call->who.tenant_id, call->body);
+  if (created.ok() && password->has_value()) {
+    if (absl::Status s = sessions_->SetPassword(call->who, created->id, **password); !s.ok()) {
+      created = s;
+    }
+  }
+  ReplyCreated(std::move(writer), created, "/api/v1/users", UserToJson);
 }
 
 void RulesService::ListUsers(Request req, ResponseWriter writer) {
@@ -214,8 +261,30 @@ void RulesService::GetUser(Request req, ResponseWriter writer) {
 
 void RulesService::ReplaceUser(Request req, ResponseWriter writer) {
   ALERTHUB_BEGIN_(kUsersEndpoint, kManageUsers, "user", Body::kJson);
-  Reply(std::move(writer), catalog_->ReplaceUser(call->who.tenant_id, call->id, call->body),
-        200, UserToJson);
+  absl::StatusOr<std::optional<std::string>> password = TakePassword(call->body, sessions_);
+  if (password.ok() && password->has_value()) {
+    // The new role's grant here, the stored role's just below.
+    if (absl::Status s = CheckPasswordFor(call->who, call->body, **password); !s.ok()) {
+      password = s;
+    }
+  }
+  if (!password.ok()) return std::move(writer).Send(ProblemFromStatus(password.status()));
+  absl::StatusOr<User> current = password->has_value()
+                                     ? catalog_->GetUser(call->who.tenant_id, call->id)
+                                     : absl::StatusOr<User>(User{});
+  if (current.ok() && password->has_value()) {
+    absl::Status s = AuthorizeGrant(call->who, current->role);
+    if (!s.ok()) current = s;
+  }
+  if (!current.ok()) return std::move(writer).Send(ProblemFromStatus(current.status()));
+  absl::StatusOr<User> replaced =
+      catalog_->ReplaceUser(call->who.tenant_id, call->id, call->body);
+  if (replaced.ok() && password->has_value()) {
+    if (absl::Status s = sessions_->SetPassword(call->who, replaced->id, **password); !s.ok()) {
+      replaced = s;
+    }
+  }
+  Reply(std::move(writer), replaced, 200, UserToJson);
 }
 
 void RulesService::DeleteUser(Request req, ResponseWriter writer) {

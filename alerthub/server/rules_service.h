@@ -13,11 +13,19 @@
 // route family's ("rules", "users"); errors are problem+json with per-field
 // `errors`, as on every other route.
 //
+// Users' passwords: a create or replace body may carry "password" (never
+// stored as given, never echoed): it is checked (PasswordLimits; the caller
+// may not set the password of a user whose role is above theirs), the user
+// is written, then the password's Argon2id hash (AuthSessions::SetPassword,
+// which ends the user's sessions). Should that last step fail (an outage),
+// the user exists without the new password and the error is returned.
+//
 // Thread-safe.
 #ifndef ALERTHUB_SERVER_RULES_SERVICE_H_
 #define ALERTHUB_SERVER_RULES_SERVICE_H_
 
 #include "absl/status/statusor.h"
+#include "alerthub/admin/auth_sessions.h"
 #include "alerthub/auth/credentials.h"
 #include "alerthub/auth/rbac.h"
 #include "alerthub/auth/principal.h"
@@ -29,9 +37,11 @@ namespace alerthub::server {
 
 class RulesService {
  public:
-  // Every pointer must outlive the service; `limiter` may be null (no limits).
-  RulesService(RoutingCatalog* catalog, const RequestAuthenticator* auth, RateLimiter* limiter)
-      : catalog_(catalog), auth_(auth), limiter_(limiter) {}
+  // Every pointer must outlive the service; `limiter` may be null (no
+  // limits), `sessions` too (a "password" in a user body is then refused).
+  RulesService(RoutingCatalog* catalog, const RequestAuthenticator* auth, RateLimiter* limiter,
+               AuthSessions* sessions = nullptr)
+      : catalog_(catalog), auth_(auth), limiter_(limiter), sessions_(sessions) {}
 
   void Register(http::Router& router);
 
@@ -58,6 +68,7 @@ class RulesService {
   RoutingCatalog* const catalog_;
   const RequestAuthenticator* const auth_;
   RateLimiter* const limiter_;
+  AuthSessions* const sessions_;
 };
 
 }  // namespace alerthub::server

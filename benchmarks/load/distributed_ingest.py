@@ -186,7 +186,7 @@ def kcat_rate(broker, payload_file, count, cpu):
 def one_run(args, pg, redis, kafka, binary, work, server_cpu, load_cpu, run):
     db = "alerthub_bench_%d_%d" % (os.getpid(), run)
     psql(pg, "CREATE DATABASE " + db)
-    store = with_database(pg, db)
+    store = with_database(pg, db) + "?pool_size=%d" % args.pool_size
     key_file = os.path.join(work, "key-%d" % run)
     result = {}
     try:
@@ -237,6 +237,8 @@ def main():
     p.add_argument("--rows", type=int, default=32, help="notifications per pgbench transaction")
     p.add_argument("--clients", type=int, default=8, help="pgbench clients")
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--pool_size", type=int, default=4,
+                   help="the router's PostgreSQL pool; pool_size - 1 group commits run at once")
     args = p.parse_args()
 
     pg = env("ALERTHUB_TEST_POSTGRES_URL")
@@ -255,10 +257,10 @@ def main():
     print("machine: %s; PostgreSQL %s (synchronous_commit=%s); %s" % (
         _common.machine(), psql(pg, "SHOW server_version"), sync,
         subprocess.run(["kcat", "-V"], capture_output=True, text=True).stdout.splitlines()[0]))
-    print("wrk -t1 -c%d -d%ds; pgbench -c%d, %d notifications (3 rows each) per transaction; "
-          "median of %d runs; server cpus %s, load cpus %s" % (
-              args.connections, args.duration, args.clients, args.rows, args.runs, server_cpu,
-              load_cpu))
+    print("wrk -t1 -c%d -d%ds; router pool_size=%d; pgbench -c%d, %d notifications (3 rows "
+          "each) per transaction; median of %d runs; server cpus %s, load cpus %s" % (
+              args.connections, args.duration, args.pool_size, args.clients, args.rows,
+              args.runs, server_cpu, load_cpu))
     print("| scenario | per second | p50 ms | p99 ms |")
     print("| --- | --- | --- | --- |")
     print("| AlertHub router, durable ingest (notifications) | %.0f | %.2f | %.2f |" % (

@@ -17,8 +17,9 @@
 #include "alerthub/server/daemon_flags.h"
 
 ABSL_FLAG(std::string, data_dir, "./alerthub-data",
-          "Directory for the SQLite database, the bootstrap API key and the secrets key "
-          "(secrets.key, unless --secrets_key_file is set); created if missing. "
+          "Directory for the SQLite database, the bootstrap API key, the secrets key "
+          "(secrets.key, unless --secrets_key_file is set) and the JWT signing key "
+          "(jwt-signing-key.pem, unless --jwt_signing_key_file is set); created if missing. "
           "The store defaults to sqlite://<data_dir>/alerthub.db.");
 
 int main(int argc, char** argv) {
@@ -42,6 +43,13 @@ int main(int argc, char** argv) {
   options->admin.serve_rest = true;
   if (options->bootstrap_key_file.empty()) {
     options->bootstrap_key_file = absl::StrCat(data_dir, "/bootstrap-api-key");
+  }
+  if (options->admin.jwt.signing_key_file.empty()) {
+    // First start: an RSA key pair for login access tokens (PKCS#8, 0600);
+    // later starts reuse it.
+    options->admin.jwt.signing_key_file = absl::StrCat(data_dir, "/jwt-signing-key.pem");
+    options->admin.jwt.create_signing_key = true;
+    options->admin.jwt.public_key_file = absl::StrCat(data_dir, "/jwt-signing-key.pub.pem");
   }
   if (options->delivery.secrets_key_file.empty()) {
     // First start: a fresh key in the data dir (0600).

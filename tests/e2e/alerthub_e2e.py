@@ -301,6 +301,18 @@ class Daemon:
                                      % (request_id, self.stderr_tail()))
             time.sleep(0.02)
 
+    def grpc_port(self, timeout=10.0):
+        """The admin gRPC port of a daemon started with --grpc_port=0, from
+        its "grpc listening" log line."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for rec in self.log_records():
+                if rec.get("msg") == "grpc listening":
+                    return int(rec["port"])
+            if time.monotonic() > deadline:
+                raise AssertionError("no \"grpc listening\" line:\n%s" % self.stderr_tail())
+            time.sleep(0.02)
+
 
 class DaemonFactory:
     """Starts daemons and stops every one of them at teardown, requiring a

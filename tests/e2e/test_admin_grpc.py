@@ -5,7 +5,6 @@ by server reflection (grpc/reflection/v1alpha from Debian's grpc-proto)."""
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
@@ -48,15 +47,7 @@ def admin(tmp_path_factory):
     from alerthub_e2e import DaemonFactory
     f = DaemonFactory(os.environ["ALERTHUB_BIN"], tmp_path_factory, "admin_grpc")
     d = f("--deliver=false", "--grpc_port=0")
-    port = 0
-    deadline = time.monotonic() + 10
-    while port == 0 and time.monotonic() < deadline:
-        for rec in d.log_records():
-            if rec.get("msg") == "grpc listening":
-                port = int(rec["port"])
-        time.sleep(0.02)
-    assert port, d.stderr_tail()
-    channel = grpc.insecure_channel("127.0.0.1:%d" % port)
+    channel = grpc.insecure_channel("127.0.0.1:%d" % d.grpc_port())
     yield d, channel
     channel.close()
     f.close()

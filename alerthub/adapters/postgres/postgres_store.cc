@@ -22,6 +22,9 @@
 #include "alerthub/adapters/postgres/internal/connection.h"
 #include "alerthub/adapters/postgres/internal/database.h"
 #include "alerthub/adapters/postgres/internal/task_queue.h"
+#include "alerthub/adapters/postgres/postgres_store_analytics.h"
+#include "alerthub/adapters/postgres/postgres_store_auth.h"
+#include "alerthub/adapters/postgres/postgres_store_tenants.h"
 #include "alerthub/common/status.h"
 #include "alerthub/common/uuid.h"
 #include "alerthub/ports/delivery_transitions.h"
@@ -165,6 +168,20 @@ absl::StatusOr<User> UserFromDoc(absl::string_view doc) {
   return DecodeDoc<User>(doc, "users", [](const nlohmann::json& j) { return UserFromJson(j); });
 }
 
+// Row `row` of a result selecting "id, name, settings, created_at" first.
+absl::StatusOr<Tenant> TenantFromRow(const Result& r, int row) {
+  Tenant t;
+  t.id = std::string(r.Text(row, 0));
+  t.name = std::string(r.Text(row, 1));
+  ALERTHUB_ASSIGN_OR_RETURN(
+      t.settings, DecodeDoc<TenantSettings>(r.Text(row, 2), "tenants",
+                                            [](const nlohmann::json& j) {
+                                              return TenantSettingsFromJson(j);
+                                            }));
+  t.created_at = r.Time(row, 3);
+  return t;
+}
+
 absl::StatusOr<Preferences> PreferencesFromDoc(absl::string_view doc) {
   return DecodeDoc<Preferences>(
       doc, "preferences", [](const nlohmann::json& j) { return PreferencesFromJson(j); });
@@ -172,7 +189,7 @@ absl::StatusOr<Preferences> PreferencesFromDoc(absl::string_view doc) {
 
 constexpr absl::string_view kDeliveryColumns =
     "id, tenant_id, notification_id, integration_id, channel, recipient, status, "
-    "attempts, next_attempt_at, last_error, created_at, updated_at, lease_until";
+    "attempts, next_attempt_at, last_error, created_at, updated_at, lease_until, digest_key";
 
 struct DeliveryRow {
   Delivery delivery;
@@ -195,6 +212,7 @@ DeliveryRow DeliveryFromRow(const Result& r, int row) {
   d.created_at = r.Time(row, 10);
   d.updated_at = r.Time(row, 11);
   out.lease_until = r.OptTime(row, 12);
+  d.digest_key = std::string(r.Text(row, 13));
   return out;
 }
 
@@ -326,6 +344,19 @@ absl::StatusOr<StatusTransition> Reaggregate(Connection& c, absl::string_view te
   return t;
 }
 
+// Stores a claim: `id` is sending under a lease until `lease_until`.
+absl::Status MarkSending(Connection& c, absl::string_view id, absl::Time lease_until,
+                         absl::Time now) {
+  return c
+      .Query("UPDATE deliveries SET status = $2, lease_until = $3, updated_at = $4 WHERE id = $1",
+             Params()
+                 .Text(id)
+                 .Int(static_cast<int64_t>(DeliveryStatus::kSending))
+                 .Int(Micros(lease_until))
+                 .Int(Micros(now)))
+      .status();
+}
+
 absl::StatusOr<DeliveryClaim> ClaimOne(Connection& c, const DeliveryRef& ref,
                                        absl::Duration lease, absl::Time now) {
   DeliveryClaim claim;
@@ -336,15 +367,7 @@ absl::StatusOr<DeliveryClaim> ClaimOne(Connection& c, const DeliveryRef& ref,
   Delivery& d = claim.delivery;
   claim.result = ClaimTransition(d, row->lease_until, now);
   if (claim.result != DeliveryClaim::Result::kClaimed) return claim;
-  ALERTHUB_RETURN_IF_ERROR(
-      c.Query("UPDATE deliveries SET status = $2, lease_until = $3, updated_at = $4 "
-              "WHERE id = $1",
-              Params()
-                  .Text(d.id)
-                  .Int(static_cast<int64_t>(DeliveryStatus::kSending))
-                  .Int(Micros(now + lease))
-                  .Int(Micros(now)))
-          .status());
+  ALERTHUB_RETURN_IF_ERROR(MarkSending(c, d.id, now + lease, now));
   ALERTHUB_ASSIGN_OR_RETURN(claim.notification,
                             Reaggregate(c, ref.tenant_id, d.notification_id, now, ""));
   return claim;
@@ -393,11 +416,140 @@ absl::Status ForEachItem(Connection& c, absl::Span<const In> items,
   return absl::OkStatus();
 }
 
+// --- Digests ---------------------------------------------------------------------------
+// (ports/store.h "Digests"). A group's digest_groups row is its lock: routing
+// and claims of one group take it (routing after the notification's row, a
+// claim before its members'), so they serialize and agree on flush times.
+
+Params GroupParams(const DigestGroup& g) {
+  return Params().Text(g.tenant_id).Text(g.integration_id).Text(g.recipient).Text(g.digest_key);
+}
+
+constexpr absl::string_view kGroupWhere =
+    "tenant_id = $1 AND integration_id = $2 AND recipient = $3 AND digest_key = $4";
+
+// Locks the group's row (creating it) and returns its last flush.
+absl::StatusOr<std::optional<absl::Time>> LockDigestGroup(Connection& c, const DigestGroup& g) {
+  ALERTHUB_RETURN_IF_ERROR(
+      c.Query("INSERT INTO digest_groups (tenant_id, integration_id, recipient, digest_key) "
+              "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+              GroupParams(g))
+          .status());
+  ALERTHUB_ASSIGN_OR_RETURN(
+      Result r, c.Query(absl::StrCat("SELECT last_flush_at FROM digest_groups WHERE ",
+                                     kGroupWhere, " FOR UPDATE"),
+                        GroupParams(g)));
+  if (r.rows() == 0) return std::optional<absl::Time>();
+  return r.OptTime(0, 0);
+}
+
+// The flush time of a member of `g` given `given` (see SQLite's twin in
+// sqlite/internal/delivery_tables.cc); `lock` takes the group's row.
+absl::StatusOr<absl::Time> ReadDigestFlush(Connection& c, const DigestGroup& g,
+                                           const DigestWindow& window,
+                                           std::optional<absl::Time> given, absl::Time now,
+                                           bool lock) {
+  std::optional<absl::Time> last_flush;
+  if (lock) {
+    ALERTHUB_ASSIGN_OR_RETURN(last_flush, LockDigestGroup(c, g));
+  } else {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Result r, c.Query(absl::StrCat("SELECT last_flush_at FROM digest_groups WHERE ",
+                                       kGroupWhere),
+                          GroupParams(g)));
+    if (r.rows() > 0) last_flush = r.OptTime(0, 0);
+  }
+  ALERTHUB_ASSIGN_OR_RETURN(
+      Result r, c.Query(absl::StrCat("SELECT min(next_attempt_at) FROM deliveries WHERE ",
+                                     kGroupWhere,
+                                     " AND digest_key <> '' AND status = $5 "
+                                     "AND next_attempt_at >= $6"),
+                        GroupParams(g)
+                            .Int(static_cast<int64_t>(DeliveryStatus::kHeld))
+                            .Int(Micros(DigestJoinFloor(given, now)))));
+  std::optional<absl::Time> waiting;
+  if (r.rows() > 0) waiting = r.OptTime(0, 0);
+  const absl::Time earliest = given.has_value() ? std::max(*given, now) : now;
+  return DigestFlushTime(window, earliest, waiting, last_flush);
+}
+
+absl::StatusOr<absl::Time> DigestDueTime(Connection& c, const RoutingWrite& w, const Delivery& d,
+                                         absl::Time now) {
+  ALERTHUB_RETURN_IF_ERROR(CheckDigestMember(w, d));
+  return ReadDigestFlush(c, {d.tenant_id, d.integration_id, d.recipient, d.digest_key},
+                         *w.digest, d.next_attempt_at, now, /*lock=*/true);
+}
+
+// Store::ClaimDigest's transaction.
+absl::StatusOr<DigestClaim> ClaimDigestIn(Connection& c, absl::string_view tenant_id,
+                                          absl::string_view id, absl::Duration lease,
+                                          absl::Time now) {
+  DigestClaim out;
+  DigestGroup g;
+  {
+    // Unlocked: a delivery's group never changes.
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Result r, c.Query("SELECT integration_id, recipient, digest_key FROM deliveries "
+                          "WHERE id = $1 AND tenant_id = $2",
+                          Params().Text(id).Text(tenant_id)));
+    if (r.rows() == 0) return NoDelivery(id);
+    g = {std::string(tenant_id), std::string(r.Text(0, 0)), std::string(r.Text(0, 1)),
+         std::string(r.Text(0, 2))};
+  }
+  if (!g.digest_key.empty()) ALERTHUB_RETURN_IF_ERROR(LockDigestGroup(c, g).status());
+  ALERTHUB_ASSIGN_OR_RETURN(std::optional<DeliveryRow> named, LockDelivery(c, tenant_id, id));
+  if (!named.has_value()) return NoDelivery(id);
+  {
+    Delivery probe = named->delivery;
+    out.result = ClaimTransition(probe, named->lease_until, now);
+    if (out.result != DeliveryClaim::Result::kClaimed) {
+      out.deliveries.push_back(std::move(probe));
+      return out;
+    }
+  }
+  if (g.digest_key.empty()) {
+    // Not a digest member: claimed alone, as ClaimDeliveries would.
+    ALERTHUB_ASSIGN_OR_RETURN(DeliveryClaim one,
+                              ClaimOne(c, {std::string(tenant_id), std::string(id)}, lease, now));
+    out.deliveries.push_back(std::move(one.delivery));
+    out.notifications.push_back(one.notification);
+    return out;
+  }
+  ALERTHUB_ASSIGN_OR_RETURN(
+      Result members,
+      c.Query(absl::StrCat("SELECT id FROM deliveries WHERE ", kGroupWhere,
+                           " AND digest_key <> '' AND status IN (1, 2, 5) ORDER BY id"),
+              GroupParams(g)));
+  bool flushed = false;
+  for (int row = 0; row < members.rows(); ++row) {
+    const std::string member(members.Text(row, 0));
+    ALERTHUB_ASSIGN_OR_RETURN(std::optional<DeliveryRow> m, LockDelivery(c, tenant_id, member));
+    if (!m.has_value()) continue;
+    Delivery& d = m->delivery;
+    const DeliveryStatus before = d.status;
+    if (ClaimTransition(d, m->lease_until, now) != DeliveryClaim::Result::kClaimed) continue;
+    flushed = flushed || before == DeliveryStatus::kHeld;
+    ALERTHUB_RETURN_IF_ERROR(MarkSending(c, d.id, now + lease, now));
+    ALERTHUB_ASSIGN_OR_RETURN(StatusTransition t,
+                              Reaggregate(c, tenant_id, d.notification_id, now, ""));
+    out.deliveries.push_back(std::move(d));
+    out.notifications.push_back(t);
+  }
+  if (flushed) {
+    ALERTHUB_RETURN_IF_ERROR(
+        c.Query(absl::StrCat("UPDATE digest_groups SET last_flush_at = $5 WHERE ", kGroupWhere),
+                GroupParams(g).Int(Micros(now)))
+            .status());
+  }
+  return out;
+}
+
 // --- The store --------------------------------------------------------------------------
 
 class PostgresStoreImpl final : public PostgresStore {
  public:
-  explicit PostgresStoreImpl(std::shared_ptr<Database> db) : db_(std::move(db)) {}
+  explicit PostgresStoreImpl(std::shared_ptr<Database> db)
+      : db_(std::move(db)), auth_(db_, &UserFromDoc), tenants_(db_, &TenantFromRow) {}
 
   // --- Tenants and API keys ---
 
@@ -426,12 +578,15 @@ class PostgresStoreImpl final : public PostgresStore {
   }
 
   absl::StatusOr<Tenant> GetTenant(absl::string_view id) override {
-    return ReadTenant("SELECT id, name, settings, created_at FROM tenants WHERE id = $1", id,
+    return ReadTenant("SELECT id, name, settings, created_at FROM tenants "
+                      "WHERE id = $1 AND deleted_at IS NULL",
+                      id,
                       "id");
   }
 
   absl::StatusOr<Tenant> GetTenantByName(absl::string_view name) override {
-    return ReadTenant("SELECT id, name, settings, created_at FROM tenants WHERE name = $1",
+    return ReadTenant("SELECT id, name, settings, created_at FROM tenants "
+                      "WHERE name = $1 AND deleted_at IS NULL",
                       name, "name");
   }
 
@@ -1002,13 +1157,14 @@ class PostgresStoreImpl final : public PostgresStore {
   // --- Deliveries ---
 
   absl::StatusOr<RoutingOutcome> RecordRouting(const RoutingWrite& w) override {
-    std::vector<std::string> ids, integrations, recipients;
+    std::vector<std::string> ids, integrations, recipients, digest_keys;
     std::vector<int64_t> channels, statuses, created, updated;
     std::vector<std::optional<std::string>> next;
     for (const Delivery& d : w.deliveries) {
       ids.push_back(d.id);
       integrations.push_back(d.integration_id);
       recipients.push_back(d.recipient);
+      digest_keys.push_back(d.digest_key);
       channels.push_back(static_cast<int64_t>(d.channel));
       statuses.push_back(static_cast<int64_t>(d.status));
       created.push_back(Micros(d.created_at));
@@ -1040,14 +1196,21 @@ class PostgresStoreImpl final : public PostgresStore {
               "delivery \"", d.id, "\" belongs to another notification or tenant"));
         }
       }
+      // --- Digests: a member is due at its group's flush time.
+      std::vector<std::optional<std::string>> due = next;
+      for (size_t i = 0; i < w.deliveries.size(); ++i) {
+        if (w.deliveries[i].digest_key.empty()) continue;
+        ALERTHUB_ASSIGN_OR_RETURN(absl::Time at, DigestDueTime(c, w, w.deliveries[i], now));
+        due[i] = absl::StrCat(Micros(at));
+      }
       if (!ids.empty()) {
         ALERTHUB_RETURN_IF_ERROR(
             c.Query(absl::StrCat(
                         "INSERT INTO deliveries (", kDeliveryColumns,
-                        ") SELECT a, $2::text, $3::text, b, c, d, e, 0, f, '', g, h, NULL::bigint "
-                        "FROM unnest($1::text[], $4::text[], $5::int[], $6::text[], $7::int[], "
-                        "$8::bigint[], $9::bigint[], $10::bigint[]) WITH ORDINALITY "
-                        "AS u(a, b, c, d, e, f, g, h, o) ORDER BY o "
+                        ") SELECT a, $2::text, $3::text, b, c, d, e, 0, f, '', g, h, NULL::bigint, "
+                        "k FROM unnest($1::text[], $4::text[], $5::int[], $6::text[], $7::int[], "
+                        "$8::bigint[], $9::bigint[], $10::bigint[], $11::text[]) WITH ORDINALITY "
+                        "AS u(a, b, c, d, e, f, g, h, k, o) ORDER BY o "
                         "ON CONFLICT (notification_id, integration_id, recipient) DO NOTHING"),
                     Params()
                         .TextArray(ids)
@@ -1057,9 +1220,10 @@ class PostgresStoreImpl final : public PostgresStore {
                         .IntArray(channels)
                         .TextArray(recipients)
                         .IntArray(statuses)
-                        .TextArray(next)
+                        .TextArray(due)
                         .IntArray(created)
-                        .IntArray(updated))
+                        .IntArray(updated)
+                        .TextArray(digest_keys))
                 .status());
       }
       if (out.notification.before == NotificationStatus::kAccepted) {
@@ -1165,6 +1329,35 @@ class PostgresStoreImpl final : public PostgresStore {
                      " FROM deliveries WHERE status IN (1, 2, 5) AND id > $1 "
                      "ORDER BY id LIMIT $2"),
         Params().Text(page.cursor).Int(page.limit + 1), page.limit, DeliveryOnly);
+  }
+
+  // --- Digests ---
+
+  absl::StatusOr<DigestClaim> ClaimDigest(absl::string_view tenant_id,
+                                          absl::string_view delivery_id,
+                                          absl::Duration lease) override {
+    if (lease <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("lease must be positive");
+    }
+    const absl::Time now = db_->clock().Now();
+    DigestClaim out;
+    ALERTHUB_RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
+      ALERTHUB_ASSIGN_OR_RETURN(out, ClaimDigestIn(c, tenant_id, delivery_id, lease, now));
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::StatusOr<absl::Time> PeekDigestFlush(const DigestGroup& group, const DigestWindow& window,
+                                             absl::Time earliest) override {
+    const absl::Time now = db_->clock().Now();
+    absl::Time at;
+    ALERTHUB_RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+      ALERTHUB_ASSIGN_OR_RETURN(
+          at, ReadDigestFlush(c, group, window, earliest, now, /*lock=*/false));
+      return absl::OkStatus();
+    }));
+    return at;
   }
 
   absl::StatusOr<Page<Delivery>> ListDeliveries(absl::string_view tenant_id,
@@ -1488,11 +1681,72 @@ class PostgresStoreImpl final : public PostgresStore {
     return postgres_internal::NewPostgresTaskQueue(db_);
   }
 
+  // --- Tenant administration --- (postgres_store_tenants.cc)
+  absl::StatusOr<Page<Tenant>> ListTenants(const PageRequest& page) override {
+    return tenants_.ListTenants(page);
+  }
+  absl::Status UpdateTenant(const Tenant& tenant) override {
+    ALERTHUB_ASSIGN_OR_RETURN(std::string settings,
+                              Dump(TenantSettingsToJson(tenant.settings), "tenant settings"));
+    return tenants_.UpdateTenant(tenant, settings);
+  }
+  absl::Status DeleteTenant(absl::string_view id, absl::Time at) override {
+    return tenants_.DeleteTenant(id, at);
+  }
+
+  // --- Auth sessions --- (postgres_store_auth.cc)
+  absl::Status SetUserPassword(absl::string_view tenant_id, absl::string_view user_id,
+                               absl::string_view password_hash, absl::Time at) override {
+    return auth_.SetUserPassword(tenant_id, user_id, password_hash, at);
+  }
+  absl::StatusOr<LoginRecord> FindLoginUser(absl::string_view tenant_id,
+                                            absl::string_view email) override {
+    return auth_.FindLoginUser(tenant_id, email);
+  }
+  absl::Status CreateRefreshToken(const RefreshToken& token) override {
+    return auth_.CreateRefreshToken(token);
+  }
+  absl::StatusOr<RefreshRotation> RotateRefreshToken(absl::string_view presented_hash,
+                                                     absl::string_view successor_hash,
+                                                     absl::Time successor_expires_at,
+                                                     absl::Time now) override {
+    return auth_.RotateRefreshToken(presented_hash, successor_hash, successor_expires_at, now);
+  }
+  absl::StatusOr<RefreshToken> RevokeRefreshFamily(absl::string_view token_hash,
+                                                   absl::Time at) override {
+    return auth_.RevokeRefreshFamily(token_hash, at);
+  }
+  absl::StatusOr<RefreshToken> FindRefreshToken(absl::string_view token_hash) override {
+    return auth_.FindRefreshToken(token_hash);
+  }
+
+  // --- Analytics --- (postgres_store_analytics.cc)
+  absl::StatusOr<std::vector<NotificationCountRow>> CountNotifications(
+      absl::string_view tenant_id, const AnalyticsWindow& window,
+      absl::string_view type) override {
+    return postgres_internal::Analytics(*db_).CountNotifications(tenant_id, window, type);
+  }
+  absl::StatusOr<std::vector<DeliveryCountRow>> CountDeliveries(
+      absl::string_view tenant_id, const AnalyticsWindow& window,
+      std::optional<Channel> channel) override {
+    return postgres_internal::Analytics(*db_).CountDeliveries(tenant_id, window, channel);
+  }
+  absl::StatusOr<std::vector<LatencyHistogramRow>> DeliveryLatencyHistogram(
+      absl::string_view tenant_id, const AnalyticsWindow& window,
+      std::optional<Channel> channel) override {
+    return postgres_internal::Analytics(*db_).DeliveryLatencyHistogram(tenant_id, window, channel);
+  }
+
   absl::Status Ping() override {
     return db_->Read([](Connection& c) { return c.Query("SELECT 1").status(); });
   }
 
   int SchemaVersion() const override { return db_->schema_version(); }
+
+  // Concurrent transactions overlap their round trips and share WAL
+  // flushes; each holds one pooled connection, and one is left for the
+  // relay and the readers.
+  int ConcurrentCommitLimit() const override { return std::max(1, db_->pool_size() - 1); }
 
  private:
   absl::StatusOr<Tenant> ReadTenant(absl::string_view sql, absl::string_view key,
@@ -1501,16 +1755,7 @@ class PostgresStoreImpl final : public PostgresStore {
     ALERTHUB_RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
       ALERTHUB_ASSIGN_OR_RETURN(Result r, c.Query(sql, Params().Text(key)));
       if (r.rows() == 0) return absl::OkStatus();
-      Tenant t;
-      t.id = std::string(r.Text(0, 0));
-      t.name = std::string(r.Text(0, 1));
-      ALERTHUB_ASSIGN_OR_RETURN(
-          t.settings, DecodeDoc<TenantSettings>(r.Text(0, 2), "tenants",
-                                                [](const nlohmann::json& j) {
-                                                  return TenantSettingsFromJson(j);
-                                                }));
-      t.created_at = r.Time(0, 3);
-      tenant = std::move(t);
+      ALERTHUB_ASSIGN_OR_RETURN(tenant, TenantFromRow(r, 0));
       return absl::OkStatus();
     }));
     if (!tenant.has_value()) {
@@ -1583,6 +1828,8 @@ class PostgresStoreImpl final : public PostgresStore {
   }
 
   const std::shared_ptr<Database> db_;
+  postgres_internal::PostgresAuthTables auth_;  // --- Auth sessions ---
+  postgres_internal::PostgresTenantTables tenants_;  // --- Tenant administration ---
 };
 
 // --- URL parsing ---------------------------------------------------------------------------

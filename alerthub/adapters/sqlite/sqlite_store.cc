@@ -16,9 +16,12 @@
 #include "alerthub/adapters/sqlite/internal/connection.h"
 #include "alerthub/adapters/sqlite/internal/database.h"
 #include "alerthub/adapters/sqlite/internal/delivery_tables.h"
+#include "alerthub/adapters/sqlite/internal/analytics_queries.h"
+#include "alerthub/adapters/sqlite/internal/auth_tables.h"
 #include "alerthub/adapters/sqlite/internal/rule_user_tables.h"
 #include "alerthub/adapters/sqlite/internal/schema.h"
 #include "alerthub/adapters/sqlite/internal/task_queue.h"
+#include "alerthub/adapters/sqlite/internal/tenant_tables.h"
 #include "alerthub/common/status.h"
 #include "nlohmann/json.hpp"
 
@@ -236,7 +239,7 @@ ApiKey ApiKeyFromRow(const Statement& s) {
 class SqliteStoreImpl final : public SqliteStore {
  public:
   explicit SqliteStoreImpl(std::shared_ptr<Database> db)
-      : db_(db), tables_(db), rules_(std::move(db)) {}
+      : db_(db), tables_(db), rules_(db), auth_(db), tenants_(std::move(db)) {}
 
   absl::Status CreateTenant(const Tenant& tenant) override {
     std::string settings;
@@ -268,13 +271,15 @@ class SqliteStoreImpl final : public SqliteStore {
   }
 
   absl::StatusOr<Tenant> GetTenant(absl::string_view id) override {
-    return ReadTenant("SELECT id, name, settings, created_at FROM tenants WHERE id = ?1",
+    return ReadTenant("SELECT id, name, settings, created_at FROM tenants "
+                      "WHERE id = ?1 AND deleted_at IS NULL",
                       id, "id");
   }
 
   absl::StatusOr<Tenant> GetTenantByName(absl::string_view name) override {
     return ReadTenant(
-        "SELECT id, name, settings, created_at FROM tenants WHERE name = ?1", name,
+        "SELECT id, name, settings, created_at FROM tenants "
+        "WHERE name = ?1 AND deleted_at IS NULL", name,
         "name");
   }
 
@@ -621,6 +626,26 @@ class SqliteStoreImpl final : public SqliteStore {
     return tables_.ListDeliveries(tenant_id, filter, page);
   }
 
+  // --- Tenant administration --- (internal/tenant_tables.cc)
+  absl::StatusOr<Page<Tenant>> ListTenants(const PageRequest& page) override {
+    return tenants_.ListTenants(page);
+  }
+  absl::Status UpdateTenant(const Tenant& tenant) override { return tenants_.UpdateTenant(tenant); }
+  absl::Status DeleteTenant(absl::string_view id, absl::Time at) override {
+    return tenants_.DeleteTenant(id, at);
+  }
+
+  // --- Digests ---
+  absl::StatusOr<DigestClaim> ClaimDigest(absl::string_view tenant_id,
+                                          absl::string_view delivery_id,
+                                          absl::Duration lease) override {
+    return tables_.ClaimDigest(tenant_id, delivery_id, lease);
+  }
+  absl::StatusOr<absl::Time> PeekDigestFlush(const DigestGroup& group, const DigestWindow& window,
+                                             absl::Time earliest) override {
+    return tables_.PeekDigestFlush(group, window, earliest);
+  }
+
   absl::StatusOr<CancelOutcome> CancelNotification(absl::string_view tenant_id,
                                                    absl::string_view id,
                                                    const CloudEvent& event) override {
@@ -664,6 +689,49 @@ class SqliteStoreImpl final : public SqliteStore {
   absl::StatusOr<std::vector<Recipient>> GetRecipients(
       absl::string_view tenant_id, absl::Span<const std::string> user_ids) override {
     return rules_.GetRecipients(tenant_id, user_ids);
+  }
+
+  // --- Auth sessions ---
+  absl::Status SetUserPassword(absl::string_view tenant_id, absl::string_view user_id,
+                               absl::string_view password_hash, absl::Time at) override {
+    return auth_.SetUserPassword(tenant_id, user_id, password_hash, at);
+  }
+  absl::StatusOr<LoginRecord> FindLoginUser(absl::string_view tenant_id,
+                                            absl::string_view email) override {
+    return auth_.FindLoginUser(tenant_id, email);
+  }
+  absl::Status CreateRefreshToken(const RefreshToken& token) override {
+    return auth_.CreateRefreshToken(token);
+  }
+  absl::StatusOr<RefreshRotation> RotateRefreshToken(absl::string_view presented_hash,
+                                                     absl::string_view successor_hash,
+                                                     absl::Time successor_expires_at,
+                                                     absl::Time now) override {
+    return auth_.RotateRefreshToken(presented_hash, successor_hash, successor_expires_at, now);
+  }
+  absl::StatusOr<RefreshToken> RevokeRefreshFamily(absl::string_view token_hash,
+                                                   absl::Time at) override {
+    return auth_.RevokeRefreshFamily(token_hash, at);
+  }
+  absl::StatusOr<RefreshToken> FindRefreshToken(absl::string_view token_hash) override {
+    return auth_.FindRefreshToken(token_hash);
+  }
+
+  // --- Analytics --- (internal/analytics_queries.cc)
+  absl::StatusOr<std::vector<NotificationCountRow>> CountNotifications(
+      absl::string_view tenant_id, const AnalyticsWindow& window,
+      absl::string_view type) override {
+    return sqlite_internal::Analytics(*db_).CountNotifications(tenant_id, window, type);
+  }
+  absl::StatusOr<std::vector<DeliveryCountRow>> CountDeliveries(
+      absl::string_view tenant_id, const AnalyticsWindow& window,
+      std::optional<Channel> channel) override {
+    return sqlite_internal::Analytics(*db_).CountDeliveries(tenant_id, window, channel);
+  }
+  absl::StatusOr<std::vector<LatencyHistogramRow>> DeliveryLatencyHistogram(
+      absl::string_view tenant_id, const AnalyticsWindow& window,
+      std::optional<Channel> channel) override {
+    return sqlite_internal::Analytics(*db_).DeliveryLatencyHistogram(tenant_id, window, channel);
   }
 
   absl::StatusOr<std::unique_ptr<TaskQueue>> OpenTaskQueue() override {
@@ -729,6 +797,8 @@ class SqliteStoreImpl final : public SqliteStore {
   const std::shared_ptr<Database> db_;
   sqlite_internal::DeliveryTables tables_;
   sqlite_internal::RuleUserTables rules_;
+  sqlite_internal::AuthTables auth_;  // --- Auth sessions ---
+  sqlite_internal::TenantTables tenants_;  // --- Tenant administration ---
 };
 
 }  // namespace

@@ -39,6 +39,7 @@
 #include "alerthub/model/delivery.h"
 #include "alerthub/model/integration.h"
 #include "alerthub/model/notification.h"
+#include "alerthub/model/user.h"
 #include "alerthub/ports/clock.h"
 #include "alerthub/ports/http_client.h"
 
@@ -59,6 +60,21 @@ struct SendAttempt {
   // The W3C trace context to pass on ("00-<trace>-<span>-01"); empty for
   // none. Webhooks carry it as the `traceparent` header.
   std::string traceparent;
+  // The user when delivery->recipient is set (routing fanned the
+  // notification out to its recipients); null otherwise. The recipient's
+  // address replaces the integration's destination:
+  //   email    to = RecipientEmail(user) (addresses.email, else User::email)
+  //            instead of config.to
+  //   push     the user's addresses.fcm_tokens instead of config.tokens
+  //   slack    chat.postMessage: channel = addresses.slack_user_id (a DM
+  //            from the bot); an incoming webhook cannot choose its channel,
+  //            so the text opens with the mention "<@id>" in the webhook's
+  //            channel
+  //   discord  the content opens with "<@id>" and allowed_mentions.users =
+  //            [id], so only that user is pinged
+  // A recipient without that address is kPermanent (routing drops such
+  // recipients, so only an address removed since routing gets here).
+  const User* recipient = nullptr;
 };
 
 // How one target of a delivery fared, when a delivery has several (push:

@@ -1,6 +1,9 @@
 // Discord webhooks (ARCHITECTURE §4 "Channels"): POST
 // {webhook_url}?wait=true with {"content", "allowed_mentions": {"parse":
-// []}} (so notification text cannot ping @everyone or roles). Discord
+// []}} (so notification text cannot ping @everyone or roles). A delivery to
+// one recipient (SendAttempt::recipient) opens the content with
+// "<@discord_user_id>" and allows that one mention: {"parse": [], "users":
+// [id]}. Discord
 // answers 200 with the message (204 without wait=true), 429 with a JSON body
 // {"message", "retry_after": <seconds, fractional>, "global": bool} and the
 // same delay in Retry-After, or a 4xx/5xx with {"message", "code"}. The
@@ -54,9 +57,19 @@ class DiscordSender final : public ChannelSender {
     request.timeout = timeout_;
     request.headers = {{"Content-Type", "application/json"},
                        {"User-Agent", std::string(channels_internal::kProviderUserAgent)}};
-    request.body =
-        Json{{"content", (*message)->content}, {"allowed_mentions", {{"parse", Json::array()}}}}
-            .dump(-1, ' ', false, Json::error_handler_t::replace);
+    Json body = {{"content", (*message)->content},
+                 {"allowed_mentions", {{"parse", Json::array()}}}};
+    if (attempt.recipient != nullptr) {
+      // A delivery to one recipient pings that user and nobody else.
+      const std::string& user = attempt.recipient->addresses.discord_user_id;
+      if (user.empty()) {
+        return Broken(absl::StrCat("recipient ", attempt.recipient->id,
+                                   " has no addresses.discord_user_id"));
+      }
+      body["content"] = absl::StrCat("<@", user, "> ", (*message)->content);
+      body["allowed_mentions"]["users"] = Json::array({user});
+    }
+    request.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
 
     constexpr absl::string_view kWho = "Discord webhook";
     absl::StatusOr<HttpResponse> response = http_->Send(request);

@@ -115,6 +115,29 @@ TEST_F(DiscordSenderTest, ExecutesTheWebhookWithMentionsDisabled) {
                                          {"allowed_mentions", {{"parse", Json::array()}}}}));
 }
 
+TEST_F(DiscordSenderTest, ARecipientIsMentionedAndTheOnlyOnePinged) {
+  User ada;
+  ada.id = "user-ada";
+  ada.addresses.discord_user_id = "80351110224678912";
+  const AttemptFixture f = Fixture("/api/webhooks/1/tok", "@everyone v2 is live");
+  SendAttempt a = f.Attempt();
+  a.recipient = &ada;
+  ASSERT_EQ(sender_->Send(a).outcome, AttemptOutcome::kSuccess);
+  ASSERT_THAT(server_->requests(), SizeIs(1));
+  EXPECT_EQ(Json::parse(server_->requests()[0].body),
+            Json({{"content", "<@80351110224678912> @everyone v2 is live"},
+                  {"allowed_mentions",
+                   {{"parse", Json::array()}, {"users", {"80351110224678912"}}}}}));
+
+  User bob;
+  bob.id = "user-bob";
+  a.recipient = &bob;
+  SendResult r = sender_->Send(a);
+  EXPECT_EQ(r.outcome, AttemptOutcome::kPermanent);
+  EXPECT_EQ(r.error, "recipient user-bob has no addresses.discord_user_id");
+  EXPECT_THAT(server_->requests(), SizeIs(1));
+}
+
 TEST_F(DiscordSenderTest, KeepsTheQueryOfTheWebhookUrl) {
   EXPECT_EQ(sender_->Send(Fixture("/api/webhooks/1/tok?thread_id=42", "x").Attempt()).outcome,
             AttemptOutcome::kSuccess);

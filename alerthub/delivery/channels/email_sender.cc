@@ -2,7 +2,8 @@
 // and HTML as one MIME message (mime.h) with Message-ID <delivery-id@alerthub>
 // (stable across retries) and Date from the clock, submitted through the
 // MailTransport to config.smtp_url with config.username/password, from
-// config.from to every address in config.to. A 5xx refusal is permanent;
+// config.from to every address in config.to -- or, for a delivery to one
+// recipient, to that user's address alone (SendAttempt::recipient). A 5xx refusal is permanent;
 // 4xx and transport failures are retried (ClassifyTransportError on the
 // transport's status).
 #include <memory>
@@ -66,17 +67,30 @@ class EmailSender final : public ChannelSender {
       if (!value.ok()) return Broken(std::string(value.status().message()));
       *out = std::string(*value);
     }
-    auto to = config.find("to");
-    if (to == config.end() || !to->is_array() || to->empty()) {
-      return Broken("config.to must list at least one address");
-    }
-    for (size_t i = 0; i < to->size(); ++i) {
-      const Json& address = (*to)[i];
-      if (!address.is_string() || address.get_ref<const std::string&>().empty() ||
-          HasLineBreak(address.get_ref<const std::string&>())) {
-        return Broken(absl::StrCat("config.to[", i, "] is not an address"));
+    if (attempt.recipient != nullptr) {
+      // One recipient of the notification: their address, not config.to.
+      // addresses.email, else the account's e-mail (what routing checked).
+      const User& user = *attempt.recipient;
+      const std::string& address =
+          user.addresses.email.empty() ? user.email : user.addresses.email;
+      if (address.empty() || HasLineBreak(address)) {
+        return Broken(absl::StrCat("recipient ", attempt.recipient->id,
+                                   " has no usable e-mail address"));
       }
-      envelope.to.push_back(address.get<std::string>());
+      envelope.to.push_back(address);
+    } else {
+      auto to = config.find("to");
+      if (to == config.end() || !to->is_array() || to->empty()) {
+        return Broken("config.to must list at least one address");
+      }
+      for (size_t i = 0; i < to->size(); ++i) {
+        const Json& address = (*to)[i];
+        if (!address.is_string() || address.get_ref<const std::string&>().empty() ||
+            HasLineBreak(address.get_ref<const std::string&>())) {
+          return Broken(absl::StrCat("config.to[", i, "] is not an address"));
+        }
+        envelope.to.push_back(address.get<std::string>());
+      }
     }
     if (HasLineBreak(envelope.from)) return Broken("config.from is not an address");
     if (!IsMessageIdLocalPart(attempt.delivery->id)) {

@@ -130,6 +130,28 @@ TEST_F(EmailSenderTest, SendsAMultipartMessageAMailReaderDecodes) {
   }
 }
 
+// A delivery to one recipient goes to their address instead of config.to.
+TEST_F(EmailSenderTest, ARecipientGetsItAtTheirAddress) {
+  const AttemptFixture f = Fixture({"ops@example.com"}, EmailMessage{"s", "t", ""});
+  User ada;
+  ada.id = "user-ada";
+  ada.email = "ada@example.com";
+  ada.addresses.email = "ada.alerts@example.com";
+  SendAttempt a = f.Attempt();
+  a.recipient = &ada;
+  ASSERT_EQ(sender_->Send(a).outcome, AttemptOutcome::kSuccess);
+  User bob;  // no alerting address: the account's
+  bob.id = "user-bob";
+  bob.email = "bob@example.com";
+  a.recipient = &bob;
+  ASSERT_EQ(sender_->Send(a).outcome, AttemptOutcome::kSuccess);
+  const std::vector<Json> got = sink_->Messages();
+  ASSERT_THAT(got, SizeIs(2));
+  EXPECT_EQ(got[0]["rcpt_tos"], Json({"ada.alerts@example.com"}));
+  EXPECT_EQ(HeaderOf(got[0], "To"), "ada.alerts@example.com");
+  EXPECT_EQ(got[1]["rcpt_tos"], Json({"bob@example.com"}));
+}
+
 TEST_F(EmailSenderTest, RetriesCarryTheSameMessageId) {
   const AttemptFixture f = Fixture({"ops@example.com"}, EmailMessage{"s", "t", "<p>t</p>"});
   ASSERT_EQ(sender_->Send(f.Attempt(1)).outcome, AttemptOutcome::kSuccess);

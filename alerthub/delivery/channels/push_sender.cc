@@ -7,7 +7,8 @@
 //    access_token is cached per service account until a minute before its
 //    expires_in runs out. A refused grant (400/401/403) is permanent.
 // 2. Send: one POST {fcm_base_url}/v1/projects/{project_id}/messages:send
-//    per device token with "Authorization: Bearer <access token>" and
+//    per device token (config.tokens, or the recipient's addresses.fcm_tokens
+//    for a delivery to one user) with "Authorization: Bearer <access token>" and
 //    {"message": {"token", "notification": {"title", "body"}, "data":
 //    {"notification_id", "delivery_id", "type", "priority"}, "android":
 //    {"collapse_key", "priority"}, "apns": {"headers": {"apns-collapse-id"}}}}.
@@ -166,13 +167,24 @@ class PushSender final : public ChannelSender {
     const Json& config = attempt.integration->config;
     absl::StatusOr<ServiceAccount> account = ReadServiceAccount(config);
     if (!account.ok()) return Broken(std::string(account.status().message()));
-    auto tokens = config.find("tokens");
-    if (tokens == config.end() || !tokens->is_array() || tokens->empty()) {
-      return Broken("config.tokens must list at least one device token");
-    }
-    for (size_t i = 0; i < tokens->size(); ++i) {
-      if (!(*tokens)[i].is_string() || (*tokens)[i].get_ref<const std::string&>().empty()) {
-        return Broken(absl::StrCat("config.tokens[", i, "] is not a device token"));
+    std::vector<std::string> tokens;
+    if (attempt.recipient != nullptr) {
+      // One recipient of the notification: their devices, not config.tokens.
+      tokens = attempt.recipient->addresses.fcm_tokens;
+      if (tokens.empty()) {
+        return Broken(absl::StrCat("recipient ", attempt.recipient->id,
+                                   " has no push device token (addresses.fcm_tokens)"));
+      }
+    } else {
+      auto listed = config.find("tokens");
+      if (listed == config.end() || !listed->is_array() || listed->empty()) {
+        return Broken("config.tokens must list at least one device token");
+      }
+      for (size_t i = 0; i < listed->size(); ++i) {
+        if (!(*listed)[i].is_string() || (*listed)[i].get_ref<const std::string&>().empty()) {
+          return Broken(absl::StrCat("config.tokens[", i, "] is not a device token"));
+        }
+        tokens.push_back((*listed)[i].get<std::string>());
       }
     }
 
@@ -204,8 +216,7 @@ class PushSender final : public ChannelSender {
     std::vector<std::string> refusals;
     std::string last_answer;
     bool stopped = false;  // the remaining tokens are not tried
-    for (const Json& device : *tokens) {
-      const std::string& device_token = device.get_ref<const std::string&>();
+    for (const std::string& device_token : tokens) {
       TargetResult target;
       target.target = MaskToken(device_token);
       if (stopped) {
@@ -257,7 +268,7 @@ class PushSender final : public ChannelSender {
         result.outcome = AttemptOutcome::kRetriable;
         result.code = response->status;
         result.retry_after = channels_internal::RetryAfterOf(*response, now);
-        result.error = absl::StrCat(detail, " (", accepted, " of ", tokens->size(),
+        result.error = absl::StrCat(detail, " (", accepted, " of ", tokens.size(),
                                     " tokens accepted before it)");
         stopped = true;
       } else {

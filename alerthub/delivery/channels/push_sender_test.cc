@@ -315,6 +315,30 @@ TEST_F(PushSenderTest, SendsToEveryTokenWithOneAccessToken) {
   EXPECT_EQ(message["apns"]["headers"]["apns-collapse-id"], f.delivery.id);
 }
 
+// A delivery to one recipient goes to their devices instead of config.tokens.
+TEST_F(PushSenderTest, ARecipientsDevicesReplaceTheConfiguredTokens) {
+  const AttemptFixture f = Fixture({"device-a"});
+  User ada;
+  ada.id = "user-ada";
+  ada.addresses.fcm_tokens = {"ada-phone", "ada-tablet"};
+  SendAttempt a = f.Attempt();
+  a.recipient = &ada;
+  SendResult r = sender_->Send(a);
+  ASSERT_EQ(r.outcome, AttemptOutcome::kSuccess) << r.error;
+  const std::vector<RecordedRequest> sent = FcmRequests();
+  ASSERT_THAT(sent, SizeIs(2));
+  EXPECT_EQ(Json::parse(sent[0].body)["message"]["token"], "ada-phone");
+  EXPECT_EQ(Json::parse(sent[1].body)["message"]["token"], "ada-tablet");
+
+  User bob;
+  bob.id = "user-bob";
+  a.recipient = &bob;
+  r = sender_->Send(a);
+  EXPECT_EQ(r.outcome, AttemptOutcome::kPermanent);
+  EXPECT_EQ(r.error, "recipient user-bob has no push device token (addresses.fcm_tokens)");
+  EXPECT_THAT(FcmRequests(), SizeIs(2));
+}
+
 TEST_F(PushSenderTest, CachesTheAccessTokenUntilShortlyBeforeItExpires) {
   const AttemptFixture f = Fixture({"device-a"});
   ASSERT_EQ(sender_->Send(f.Attempt()).outcome, AttemptOutcome::kSuccess);

@@ -15,6 +15,11 @@
 // (kRetriableApiErrors), every other code is permanent (channel_not_found,
 // not_in_channel, is_archived, invalid_auth, account_inactive,
 // token_revoked, missing_scope, invalid_blocks, msg_too_long, ...).
+//
+// A delivery to one recipient (SendAttempt::recipient): chat.postMessage
+// goes to their slack_user_id (Slack opens the bot's DM with them); an
+// incoming webhook can only post to its own channel, so its text opens with
+// the mention "<@slack_user_id>" there.
 #include <memory>
 #include <string>
 #include <utility>
@@ -61,22 +66,38 @@ class SlackSender final : public ChannelSender {
         channels_internal::OptionalString(config, "webhook_url", "config.webhook_url");
     if (!webhook_url.ok()) return Broken(std::string(webhook_url.status().message()));
 
-    SendResult result = webhook_url->empty() ? PostMessage(config, **message)
-                                             : PostToWebhook(*webhook_url, **message);
+    std::string slack_user;
+    if (attempt.recipient != nullptr) {
+      slack_user = attempt.recipient->addresses.slack_user_id;
+      if (slack_user.empty()) {
+        return Broken(absl::StrCat("recipient ", attempt.recipient->id,
+                                   " has no addresses.slack_user_id"));
+      }
+    }
+    SendResult result = webhook_url->empty()
+                            ? PostMessage(config, **message, slack_user)
+                            : PostToWebhook(*webhook_url, **message, slack_user);
     result.latency = stopwatch.Elapsed();
     return result;
   }
 
  private:
-  SendResult PostToWebhook(absl::string_view url, const SlackMessage& message) {
-    Json body = {{"text", message.text}};
+  // `user`: a recipient's Slack id, or empty. The webhook posts to its own
+  // channel, so the recipient is mentioned there.
+  SendResult PostToWebhook(absl::string_view url, const SlackMessage& message,
+                           absl::string_view user) {
+    Json body = {{"text", user.empty() ? message.text
+                                       : absl::StrCat("<@", user, "> ", message.text)}};
     if (message.blocks.has_value()) body["blocks"] = *message.blocks;
     HttpRequest request = JsonPost(url, body);
     return channels_internal::ResultFromHttp(http_->Send(request), "Slack incoming webhook",
                                              clock_->Now());
   }
 
-  SendResult PostMessage(const Json& config, const SlackMessage& message) {
+  // `user`: a recipient's Slack id, or empty. With one, the bot writes to
+  // the user (a direct message) instead of config.channel.
+  SendResult PostMessage(const Json& config, const SlackMessage& message,
+                         absl::string_view user) {
     absl::StatusOr<absl::string_view> token =
         channels_internal::RequiredString(config, "bot_token", "config.bot_token");
     if (!token.ok()) {
@@ -86,7 +107,8 @@ class SlackSender final : public ChannelSender {
                        token.status().message()));
     }
     absl::StatusOr<absl::string_view> channel =
-        channels_internal::RequiredString(config, "channel", "config.channel");
+        user.empty() ? channels_internal::RequiredString(config, "channel", "config.channel")
+                     : absl::StatusOr<absl::string_view>(user);
     if (!channel.ok()) return Broken(std::string(channel.status().message()));
 
     Json body = {{"channel", *channel}, {"text", message.text}};

@@ -136,6 +136,36 @@ TEST_F(SlackSenderTest, IncomingWebhookPostsTextAndBlocks) {
   EXPECT_EQ(Json::parse(server_->requests()[1].body), Json({{"text", "plain"}}));
 }
 
+// A delivery to one recipient: chat.postMessage writes to the user, an
+// incoming webhook mentions them in its channel.
+TEST_F(SlackSenderTest, ARecipientIsWrittenToOrMentioned) {
+  User ada;
+  ada.id = "user-ada";
+  ada.addresses.slack_user_id = "U024BE7LH";
+  AttemptFixture bot = Bot("#ops", SlackMessage{"deploy done", std::nullopt});
+  bot.delivery.recipient = ada.id;
+  SendAttempt a = bot.Attempt();
+  a.recipient = &ada;
+  ASSERT_EQ(sender_->Send(a).outcome, AttemptOutcome::kSuccess);
+  AttemptFixture hook = Webhook("/services/T1/B1/x", SlackMessage{"deploy done", std::nullopt});
+  a = hook.Attempt();
+  a.recipient = &ada;
+  ASSERT_EQ(sender_->Send(a).outcome, AttemptOutcome::kSuccess);
+  ASSERT_THAT(server_->requests(), SizeIs(2));
+  EXPECT_EQ(Json::parse(server_->requests()[0].body),
+            Json({{"channel", "U024BE7LH"}, {"text", "deploy done"}}));
+  EXPECT_EQ(Json::parse(server_->requests()[1].body), Json({{"text", "<@U024BE7LH> deploy done"}}));
+
+  // Without a Slack id (removed since routing): permanent, nothing sent.
+  User bob;
+  bob.id = "user-bob";
+  a.recipient = &bob;
+  SendResult r = sender_->Send(a);
+  EXPECT_EQ(r.outcome, AttemptOutcome::kPermanent);
+  EXPECT_EQ(r.error, "recipient user-bob has no addresses.slack_user_id");
+  EXPECT_THAT(server_->requests(), SizeIs(2));
+}
+
 TEST_F(SlackSenderTest, IncomingWebhookErrors) {
   SendResult removed =
       sender_->Send(Webhook("/services/removed", SlackMessage{"x", std::nullopt}).Attempt());

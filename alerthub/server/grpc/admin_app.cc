@@ -4,6 +4,7 @@
 
 #include "alerthub/common/log.h"
 #include "alerthub/common/status.h"
+#include "alerthub/server/grpc/analytics_rest.h"
 
 namespace alerthub::server {
 
@@ -16,16 +17,40 @@ absl::StatusOr<std::unique_ptr<AdminApp>> AdminApp::Start(Store* store,
   app->authenticator_ = std::make_unique<RequestAuthenticator>(api_keys, app->jwt_.verifier.get());
   app->api_keys_admin_ = std::make_unique<ApiKeysAdmin>(store, api_keys, clock);
   app->api_key_operations_ = std::make_unique<ApiKeyOperations>(app->api_keys_admin_.get());
+  app->sessions_ = std::make_unique<AuthSessions>(
+      store, app->jwt_.signer.get(), clock,
+      AuthSessionsOptions{.issuer = options.jwt.issuer,
+                          .audience = options.jwt.audience,
+                          .refresh_ttl = options.refresh_token_ttl});
+  app->auth_operations_ = std::make_unique<AuthOperations>(app->sessions_.get());
+  app->tenants_admin_ = std::make_unique<TenantsAdmin>(store, api_keys, clock);
+  app->tenant_operations_ = std::make_unique<TenantOperations>(app->tenants_admin_.get());
+  app->analytics_admin_ = std::make_unique<AnalyticsAdmin>(store);
+  app->analytics_operations_ =
+      std::make_unique<AnalyticsOperations>(app->analytics_admin_.get());
   if (options.serve_rest) {
     app->rest_ = std::make_unique<AdminRest>(app->authenticator_.get(),
-                                             app->api_key_operations_.get());
+                                             app->api_key_operations_.get(),
+                                             app->auth_operations_.get());
     app->rest_->Register(router);
+    RegisterAnalyticsRoutes(router, app->authenticator_.get(),
+                            app->analytics_operations_.get());
+    app->tenant_rest_ = std::make_unique<TenantRest>(app->authenticator_.get(),
+                                                     app->tenant_operations_.get());
+    app->tenant_rest_->Register(router);
   }
   if (options.grpc_port >= 0) {
     app->api_key_service_ = std::make_unique<ApiKeyGrpcService>(
         app->authenticator_.get(), app->api_key_operations_.get());
-    ALERTHUB_ASSIGN_OR_RETURN(app->grpc_, GrpcServer::Start(options.grpc_address, options.grpc_port,
-                                                            {app->api_key_service_.get()}));
+    app->auth_service_ = std::make_unique<AuthGrpcService>(app->auth_operations_.get());
+    app->tenant_service_ = std::make_unique<TenantGrpcService>(app->authenticator_.get(),
+                                                               app->tenant_operations_.get());
+    app->analytics_service_ = std::make_unique<AnalyticsGrpcService>(
+        app->authenticator_.get(), app->analytics_operations_.get());
+    ALERTHUB_ASSIGN_OR_RETURN(
+        app->grpc_, GrpcServer::Start(options.grpc_address, options.grpc_port,
+                                      {app->api_key_service_.get(), app->auth_service_.get(),
+                                       app->tenant_service_.get(), app->analytics_service_.get()}));
     Log(LogLevel::kInfo, "grpc listening", {{"port", app->grpc_->port()}});
   }
   return app;

@@ -1,6 +1,7 @@
 // The admin side of a daemon: JWT keys, the one RequestAuthenticator every
 // route uses (API keys or JWT access tokens), the admin operations, their
-// REST mapping and the gRPC server (with reflection). The all-in-one and
+// REST mapping (with the login routes) and the gRPC server (with
+// reflection). The all-in-one and
 // `alerthub-admin` start it; the router and integrations daemons use only
 // its authenticator.
 //
@@ -15,13 +16,18 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "alerthub/admin/analytics.h"
 #include "alerthub/admin/api_keys_admin.h"
+#include "alerthub/admin/auth_sessions.h"
 #include "alerthub/auth/credentials.h"
 #include "alerthub/auth/jwt_keys.h"
 #include "alerthub/ports/clock.h"
 #include "alerthub/ports/store.h"
 #include "alerthub/server/grpc/admin_rest.h"
 #include "alerthub/server/grpc/admin_services.h"
+#include "alerthub/server/grpc/analytics_service.h"
+#include "alerthub/server/grpc/auth_services.h"
+#include "alerthub/server/grpc/tenant_service.h"
 #include "alerthub/server/http/router.h"
 
 namespace alerthub::server {
@@ -32,8 +38,11 @@ struct AdminAppOptions {
   // The gRPC server: -1 none, 0 any free port (see grpc_port()).
   std::string grpc_address = "0.0.0.0";
   int grpc_port = -1;
-  // JWT access tokens; no files configured: API keys only.
+  // JWT access tokens; no files configured: API keys only. Logins need a
+  // signing key.
   JwtKeyFiles jwt;
+  // Lifetime of each refresh token from its issue (AuthSessionsOptions).
+  absl::Duration refresh_token_ttl = absl::Hours(24 * 30);
 };
 
 class AdminApp {
@@ -47,6 +56,8 @@ class AdminApp {
   ~AdminApp();
 
   const RequestAuthenticator& authenticator() const { return *authenticator_; }
+  // Logins and users' passwords (the users API sets them through it).
+  AuthSessions& sessions() const { return *sessions_; }
   // The gRPC port, 0 when no gRPC server runs.
   int grpc_port() const { return grpc_ != nullptr ? grpc_->port() : 0; }
   // Stops the gRPC server, waiting up to `grace` for running calls.
@@ -60,7 +71,19 @@ class AdminApp {
   std::unique_ptr<ApiKeysAdmin> api_keys_admin_;
   std::unique_ptr<ApiKeyOperations> api_key_operations_;
   std::unique_ptr<ApiKeyGrpcService> api_key_service_;
+  std::unique_ptr<AuthSessions> sessions_;
+  std::unique_ptr<AuthOperations> auth_operations_;
+  std::unique_ptr<AuthGrpcService> auth_service_;
   std::unique_ptr<AdminRest> rest_;
+  // --- Tenants (TenantService, /api/v1/tenants) ---
+  std::unique_ptr<TenantsAdmin> tenants_admin_;
+  std::unique_ptr<TenantOperations> tenant_operations_;
+  std::unique_ptr<TenantGrpcService> tenant_service_;
+  std::unique_ptr<TenantRest> tenant_rest_;
+  // --- Analytics ---
+  std::unique_ptr<AnalyticsAdmin> analytics_admin_;
+  std::unique_ptr<AnalyticsOperations> analytics_operations_;
+  std::unique_ptr<AnalyticsGrpcService> analytics_service_;
   std::unique_ptr<GrpcServer> grpc_;
 };
 

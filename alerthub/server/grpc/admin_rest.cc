@@ -1,13 +1,13 @@
 #include "alerthub/server/grpc/admin_rest.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "alerthub/common/status.h"
+#include "alerthub/server/grpc/rest_proto.h"
 #include "alerthub/server/status_http.h"
 
 namespace alerthub::server {
@@ -22,28 +22,9 @@ absl::StatusOr<Principal> Caller(const RequestAuthenticator& auth, const Request
   return auth.Authenticate(req.Header("X-API-Key"), req.Header("Authorization"), std::nullopt);
 }
 
-// The body as `message` (protobuf's JSON mapping; unknown fields refused).
-absl::Status ParseBody(const Request& req, google::protobuf::Message* message) {
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  const std::string body = req.body.empty() ? "{}" : req.body;
-  const auto s = google::protobuf::util::JsonStringToMessage(body, message, options);
-  if (s.ok()) return absl::OkStatus();
-  return InvalidArgumentWithFields("invalid request body",
-                                   {{"", std::string(s.message().data(), s.message().size())}});
-}
+}  // namespace
 
-Response ProtoResponse(int status, const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  std::string json;
-  const auto s = google::protobuf::util::MessageToJsonString(message, &json, options);
-  if (!s.ok()) return ProblemFromStatus(absl::InternalError("cannot render the response"));
-  Response r;
-  r.status = status;
-  r.body = std::move(json);
-  return r;
-}
+namespace {
 
 // Runs `op(who, request, &response)` for an authenticated caller and answers.
 template <typename Req, typename Resp, typename Op>
@@ -54,15 +35,53 @@ void Serve(const RequestAuthenticator& auth, const Request& req, ResponseWriter 
   Resp response;
   const absl::Status s = op(*who, request, &response);
   if (!s.ok()) return std::move(writer).Send(ProblemFromStatus(s));
-  std::move(writer).Send(ProtoResponse(ok_status, response));
+  std::move(writer).Send(ProtoJsonResponse(ok_status, response));
+}
+
+// Runs an AuthService operation on the body: it carries its own credential,
+// so no header is read. Tokens are not cached on the way (RFC 6749 §5.1).
+// A daemon that cannot issue tokens is a server-side condition: 503.
+template <typename Req, typename Resp, typename Op>
+void ServeAuth(const Request& req, ResponseWriter writer, Op op) {
+  Req request;
+  absl::Status s = ParseProtoBody(req, &request);
+  Resp response;
+  if (s.ok()) s = op(request, &response);
+  if (absl::IsFailedPrecondition(s)) s = absl::UnavailableError(s.message());
+  if (!s.ok()) return std::move(writer).Send(ProblemFromStatus(s));
+  Response r;
+  if constexpr (std::is_same_v<Resp, google::protobuf::Empty>) {
+    r.status = 204;
+  } else {
+    r = ProtoJsonResponse(200, response);
+  }
+  r.headers.emplace_back("Cache-Control", "no-store");
+  std::move(writer).Send(std::move(r));
 }
 
 }  // namespace
 
 void AdminRest::Register(http::Router& router) {
+  if (auth_ != nullptr) {
+    router.Add("POST", "/api/v1/auth/login", [this](Request req, ResponseWriter writer) {
+      ServeAuth<pb::LoginRequest, pb::TokenResponse>(
+          req, std::move(writer),
+          [this](const auto& in, auto* out) { return auth_->Login(in, out); });
+    });
+    router.Add("POST", "/api/v1/auth/refresh", [this](Request req, ResponseWriter writer) {
+      ServeAuth<pb::RefreshRequest, pb::TokenResponse>(
+          req, std::move(writer),
+          [this](const auto& in, auto* out) { return auth_->Refresh(in, out); });
+    });
+    router.Add("POST", "/api/v1/auth/logout", [this](Request req, ResponseWriter writer) {
+      ServeAuth<pb::LogoutRequest, google::protobuf::Empty>(
+          req, std::move(writer),
+          [this](const auto& in, auto* out) { return auth_->Logout(in, out); });
+    });
+  }
   router.Add("POST", "/api/v1/api-keys", [this](Request req, ResponseWriter writer) {
     pb::CreateApiKeyRequest request;
-    if (absl::Status s = ParseBody(req, &request); !s.ok()) {
+    if (absl::Status s = ParseProtoBody(req, &request); !s.ok()) {
       return std::move(writer).Send(ProblemFromStatus(s));
     }
     Serve<pb::CreateApiKeyRequest, pb::CreateApiKeyResponse>(

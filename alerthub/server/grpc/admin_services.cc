@@ -22,11 +22,15 @@ std::optional<std::string> Metadata(const grpc::ServerContext& context, const ch
   return std::string(it->second.data(), it->second.size());
 }
 
+}  // namespace
+
 void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
   const int64_t us = absl::ToUnixMicros(t);
   out->set_seconds(us / 1'000'000);
   out->set_nanos(static_cast<int32_t>(us % 1'000'000) * 1000);
 }
+
+namespace {
 
 pb::Role ToProto(Role r) { return static_cast<pb::Role>(static_cast<int>(r)); }
 
@@ -47,6 +51,8 @@ void ToProto(const ApiKey& k, pb::ApiKey* out) {
   if (k.revoked_at.has_value()) SetTime(*k.revoked_at, out->mutable_revoke_time());
 }
 
+}  // namespace
+
 // page_size 0 means the default; page_token is an opaque list cursor.
 absl::StatusOr<PageRequest> ToPageRequest(int32_t page_size, const std::string& page_token) {
   PageRequest page;
@@ -63,8 +69,6 @@ absl::StatusOr<PageRequest> ToPageRequest(int32_t page_size, const std::string& 
   }
   return page;
 }
-
-}  // namespace
 
 absl::StatusOr<Principal> AuthenticateCall(const RequestAuthenticator& authenticator,
                                            const grpc::ServerContext& context) {

@@ -29,6 +29,13 @@ namespace alerthub::server {
 absl::StatusOr<Principal> AuthenticateCall(const RequestAuthenticator& authenticator,
                                            const grpc::ServerContext& context);
 
+// Shared by the services' operations (this file, tenant_service.h):
+// `t` as a protobuf Timestamp (microsecond precision);
+void SetTime(absl::Time t, google::protobuf::Timestamp* out);
+// a list request's page (page_size 0: 50; page_token: an opaque cursor),
+// kInvalidArgument naming "page_size" or "page_token".
+absl::StatusOr<PageRequest> ToPageRequest(int32_t page_size, const std::string& page_token);
+
 // ApiKeyService's operations on its protobuf messages for an
 // authenticated caller: what the gRPC service and the REST mapping
 // (admin_rest.h) both run, so the two cannot drift apart.

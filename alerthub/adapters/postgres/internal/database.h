@@ -62,6 +62,7 @@ class Database {
 
   Clock& clock() const { return *options_.clock; }
   int schema_version() const { return schema_version_; }
+  int pool_size() const { return options_.pool_size; }
 
  private:
   // A connection for one caller; kUnavailable after acquire_timeout or when

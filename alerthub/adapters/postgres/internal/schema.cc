@@ -172,6 +172,50 @@ CREATE TABLE preferences (
   doc        text NOT NULL              -- PreferencesToJson()
 );
 )sql"},
+    // Users' password hashes and refresh tokens (postgres_store_auth.cc).
+    {4, "auth_sessions", R"sql(
+-- The Argon2id string of the user's password (never the password); NULL
+-- until one is set. It goes with the user's row.
+ALTER TABLE users ADD COLUMN password_hash text;
+
+-- Refresh tokens, by the lowercase hex SHA-256 of the opaque token (never
+-- the token). A family is one login session: each rotation marks the
+-- presented token used and inserts its successor.
+CREATE TABLE refresh_tokens (
+  token_hash text PRIMARY KEY,
+  family_id  text NOT NULL,
+  tenant_id  text NOT NULL,
+  user_id    text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  issued_at  bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  used_at    bigint,                    -- NULL until rotated
+  revoked_at bigint                     -- NULL until the family is revoked
+);
+CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family_id);
+CREATE INDEX refresh_tokens_by_user ON refresh_tokens (user_id);
+)sql"},
+    // Digests (a rule's `digest` action; Store "Digests" in ports/store.h).
+    // digest_groups rows are also the lock that serializes a group's
+    // routings and claims.
+    {5, "delivery_digests", R"sql(
+ALTER TABLE deliveries ADD COLUMN digest_key text NOT NULL DEFAULT '';
+CREATE INDEX deliveries_by_digest
+  ON deliveries (tenant_id, integration_id, recipient, digest_key, status)
+  WHERE digest_key <> '';
+CREATE TABLE digest_groups (
+  tenant_id      text NOT NULL,
+  integration_id text NOT NULL,
+  recipient      text NOT NULL,
+  digest_key     text NOT NULL,
+  last_flush_at  bigint,                -- NULL until the first summary
+  PRIMARY KEY (tenant_id, integration_id, recipient, digest_key)
+);
+)sql"},
+    // Soft-deleted tenants (postgres_store_tenants.cc). NULL while the
+    // tenant is live; deleted tenants keep their row and so their name.
+    {6, "tenant_admin", R"sql(
+ALTER TABLE tenants ADD COLUMN deleted_at bigint;
+)sql"},
 };
 
 constexpr char kCreateMigrationsTable[] = R"sql(

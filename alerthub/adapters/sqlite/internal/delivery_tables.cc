@@ -68,7 +68,7 @@ absl::Status TemplateConflict(const absl::Status& s, const Template& t) {
 
 constexpr absl::string_view kDeliveryColumns =
     "id, tenant_id, notification_id, integration_id, channel, recipient, status, "
-    "attempts, next_attempt_at, last_error, created_at, updated_at, lease_until";
+    "attempts, next_attempt_at, last_error, created_at, updated_at, lease_until, digest_key";
 
 struct DeliveryRow {
   Delivery delivery;
@@ -91,6 +91,7 @@ DeliveryRow DeliveryFromRow(const Statement& s) {
   d.created_at = FromMicros(s.ColumnInt64(10));
   d.updated_at = FromMicros(s.ColumnInt64(11));
   if (!s.ColumnIsNull(12)) row.lease_until = FromMicros(s.ColumnInt64(12));
+  d.digest_key = std::string(s.ColumnText(13));
   return row;
 }
 
@@ -199,6 +200,59 @@ absl::StatusOr<StatusTransition> Reaggregate(Connection& c, absl::string_view te
   ob.BindInt64(4, Micros(now));
   ALERTHUB_RETURN_IF_ERROR(ob.Run());
   return t;
+}
+
+// --- Digests ---------------------------------------------------------------------
+
+DigestGroup GroupOf(const Delivery& d) {
+  return DigestGroup{d.tenant_id, d.integration_id, d.recipient, d.digest_key};
+}
+
+// Binds the group at ?1-?4.
+void BindGroup(Statement& st, const DigestGroup& g) {
+  st.BindText(1, g.tenant_id);
+  st.BindText(2, g.integration_id);
+  st.BindText(3, g.recipient);
+  st.BindText(4, g.digest_key);
+}
+
+// The flush time of a member of `g` due no earlier than `given` (its
+// next_attempt_at before routing), as RecordRouting stores it.
+absl::StatusOr<absl::Time> ReadDigestFlush(Connection& c, const DigestGroup& g,
+                                           const DigestWindow& window,
+                                           std::optional<absl::Time> given, absl::Time now) {
+  std::optional<absl::Time> waiting;
+  {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st, c.Prepare("SELECT min(next_attempt_at) FROM deliveries "
+                                "WHERE tenant_id = ?1 AND integration_id = ?2 "
+                                "AND recipient = ?3 AND digest_key = ?4 AND digest_key <> '' "
+                                "AND status = ?5 AND next_attempt_at >= ?6"));
+    BindGroup(st, g);
+    st.BindInt64(5, static_cast<int64_t>(DeliveryStatus::kHeld));
+    st.BindInt64(6, Micros(DigestJoinFloor(given, now)));
+    ALERTHUB_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row && !st.ColumnIsNull(0)) waiting = FromMicros(st.ColumnInt64(0));
+  }
+  std::optional<absl::Time> last_flush;
+  {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st, c.Prepare("SELECT last_flush_at FROM digest_groups WHERE tenant_id = ?1 "
+                                "AND integration_id = ?2 AND recipient = ?3 "
+                                "AND digest_key = ?4"));
+    BindGroup(st, g);
+    ALERTHUB_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row && !st.ColumnIsNull(0)) last_flush = FromMicros(st.ColumnInt64(0));
+  }
+  const absl::Time earliest = given.has_value() ? std::max(*given, now) : now;
+  return DigestFlushTime(window, earliest, waiting, last_flush);
+}
+
+// RecordRouting's due time for the digest member `d` of `w`.
+absl::StatusOr<absl::Time> DigestDueTime(Connection& c, const RoutingWrite& w,
+                                         const Delivery& d, absl::Time now) {
+  ALERTHUB_RETURN_IF_ERROR(CheckDigestMember(w, d));
+  return ReadDigestFlush(c, GroupOf(d), *w.digest, d.next_attempt_at, now);
 }
 
 }  // namespace
@@ -452,12 +506,17 @@ absl::StatusOr<RoutingOutcome> DeliveryTables::RecordRouting(const RoutingWrite&
         Statement ins,
         c.Prepare(absl::StrCat(
             "INSERT INTO deliveries (", kDeliveryColumns,
-            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, '', ?9, ?10, NULL) "
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, '', ?9, ?10, NULL, ?11) "
             "ON CONFLICT (notification_id, integration_id, recipient) DO NOTHING")));
     for (const Delivery& d : w.deliveries) {
       if (d.tenant_id != w.tenant_id || d.notification_id != w.notification_id) {
         return absl::InvalidArgumentError(absl::StrCat(
             "delivery \"", d.id, "\" belongs to another notification or tenant"));
+      }
+      // --- Digests: a member is due at its group's flush time.
+      std::optional<absl::Time> next_attempt_at = d.next_attempt_at;
+      if (!d.digest_key.empty()) {
+        ALERTHUB_ASSIGN_OR_RETURN(next_attempt_at, DigestDueTime(c, w, d, now));
       }
       ins.Reset();
       ins.BindText(1, d.id);
@@ -467,10 +526,11 @@ absl::StatusOr<RoutingOutcome> DeliveryTables::RecordRouting(const RoutingWrite&
       ins.BindInt64(5, static_cast<int64_t>(d.channel));
       ins.BindText(6, d.recipient);
       ins.BindInt64(7, static_cast<int64_t>(d.status));
-      BindOptional(ins, 8, d.next_attempt_at,
+      BindOptional(ins, 8, next_attempt_at,
                    [](const auto& v) -> int64_t { return Micros(v); });
       ins.BindInt64(9, Micros(d.created_at));
       ins.BindInt64(10, Micros(d.updated_at));
+      ins.BindText(11, d.digest_key);
       ALERTHUB_RETURN_IF_ERROR(ins.Run());
     }
     if (out.notification.before == NotificationStatus::kAccepted) {
@@ -512,6 +572,19 @@ bool IsItemError(const absl::Status& s) {
   return absl::IsNotFound(s) || absl::IsFailedPrecondition(s);
 }
 
+// Stores a claim: `id` is sending under a lease until `lease_until`.
+absl::Status MarkSending(Connection& c, absl::string_view id, absl::Time lease_until,
+                         absl::Time now) {
+  ALERTHUB_ASSIGN_OR_RETURN(Statement up,
+                            c.Prepare("UPDATE deliveries SET status = ?2, lease_until = ?3, "
+                                      "updated_at = ?4 WHERE id = ?1"));
+  up.BindText(1, id);
+  up.BindInt64(2, static_cast<int64_t>(DeliveryStatus::kSending));
+  up.BindInt64(3, Micros(lease_until));
+  up.BindInt64(4, Micros(now));
+  return up.Run();
+}
+
 absl::StatusOr<DeliveryClaim> ClaimOne(Connection& c, const DeliveryRef& ref,
                                        absl::Duration lease, absl::Time now) {
   DeliveryClaim claim;
@@ -521,14 +594,7 @@ absl::StatusOr<DeliveryClaim> ClaimOne(Connection& c, const DeliveryRef& ref,
   Delivery& d = claim.delivery;
   claim.result = ClaimTransition(d, row->lease_until, now);
   if (claim.result != DeliveryClaim::Result::kClaimed) return claim;
-  ALERTHUB_ASSIGN_OR_RETURN(Statement up,
-                            c.Prepare("UPDATE deliveries SET status = ?2, lease_until = ?3, "
-                                      "updated_at = ?4 WHERE id = ?1"));
-  up.BindText(1, d.id);
-  up.BindInt64(2, static_cast<int64_t>(DeliveryStatus::kSending));
-  up.BindInt64(3, Micros(now + lease));
-  up.BindInt64(4, Micros(now));
-  ALERTHUB_RETURN_IF_ERROR(up.Run());
+  ALERTHUB_RETURN_IF_ERROR(MarkSending(c, d.id, now + lease, now));
   ALERTHUB_ASSIGN_OR_RETURN(claim.notification,
                             Reaggregate(c, ref.tenant_id, d.notification_id, now, ""));
   return claim;
@@ -750,6 +816,108 @@ absl::StatusOr<Page<Delivery>> DeliveryTables::ListDeliveries(absl::string_view 
       [](const Statement& row) {
         return absl::StatusOr<Delivery>(DeliveryFromRow(row).delivery);
       });
+}
+
+// --- Digests ----------------------------------------------------------------------
+
+namespace {
+
+// Claims every member of the group of `named_before` (as stored, claimable
+// at `now`) that can be claimed at `now`.
+absl::Status ClaimGroupMembers(Connection& c, const Delivery& named_before,
+                               absl::Duration lease, absl::Time now, DigestClaim* out) {
+  const DigestGroup g = GroupOf(named_before);
+  std::vector<DeliveryRow> rows;
+  {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st,
+        c.Prepare(absl::StrCat("SELECT ", kDeliveryColumns,
+                               " FROM deliveries WHERE tenant_id = ?1 AND integration_id = ?2 "
+                               "AND recipient = ?3 AND digest_key = ?4 AND digest_key <> '' "
+                               "AND status IN (?5, ?6, ?7) ORDER BY id")));
+    BindGroup(st, g);
+    st.BindInt64(5, static_cast<int64_t>(DeliveryStatus::kPending));
+    st.BindInt64(6, static_cast<int64_t>(DeliveryStatus::kSending));
+    st.BindInt64(7, static_cast<int64_t>(DeliveryStatus::kHeld));
+    while (true) {
+      ALERTHUB_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      rows.push_back(DeliveryFromRow(st));
+    }
+  }
+  // The named delivery is among the rows and claimable (the caller checked).
+  bool flushed = false;
+  for (DeliveryRow& row : rows) {
+    Delivery& d = row.delivery;
+    const DeliveryStatus before = d.status;
+    if (ClaimTransition(d, row.lease_until, now) != DeliveryClaim::Result::kClaimed) continue;
+    flushed = flushed || before == DeliveryStatus::kHeld;
+    ALERTHUB_RETURN_IF_ERROR(MarkSending(c, d.id, now + lease, now));
+    ALERTHUB_ASSIGN_OR_RETURN(StatusTransition t,
+                              Reaggregate(c, d.tenant_id, d.notification_id, now, ""));
+    out->deliveries.push_back(d);
+    out->notifications.push_back(t);
+  }
+  if (!flushed) return absl::OkStatus();
+  ALERTHUB_ASSIGN_OR_RETURN(
+      Statement st, c.Prepare("INSERT INTO digest_groups (tenant_id, integration_id, recipient, "
+                              "digest_key, last_flush_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+                              "ON CONFLICT (tenant_id, integration_id, recipient, digest_key) "
+                              "DO UPDATE SET last_flush_at = excluded.last_flush_at"));
+  BindGroup(st, g);
+  st.BindInt64(5, Micros(now));
+  return st.Run();
+}
+
+}  // namespace
+
+absl::StatusOr<DigestClaim> DeliveryTables::ClaimDigest(absl::string_view tenant_id,
+                                                        absl::string_view delivery_id,
+                                                        absl::Duration lease) {
+  if (lease <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("lease must be positive");
+  }
+  const absl::Time now = db_->clock().Now();
+  DigestClaim out;
+  ALERTHUB_RETURN_IF_ERROR(db_->Write(
+      [&](Connection& c) -> absl::Status {
+        out = DigestClaim();
+        ALERTHUB_ASSIGN_OR_RETURN(std::optional<DeliveryRow> row,
+                                  ReadDelivery(c, tenant_id, delivery_id));
+        if (!row.has_value()) return NoDelivery(delivery_id);
+        const Delivery before = row->delivery;
+        Delivery named = row->delivery;
+        out.result = ClaimTransition(named, row->lease_until, now);
+        if (out.result != DeliveryClaim::Result::kClaimed) {
+          out.deliveries.push_back(std::move(named));
+          return absl::OkStatus();
+        }
+        if (before.digest_key.empty()) {
+          // Not a digest member: claimed alone, as ClaimDeliveries would.
+          ALERTHUB_ASSIGN_OR_RETURN(DeliveryClaim one,
+                                    ClaimOne(c, {std::string(tenant_id), before.id}, lease, now));
+          out.deliveries.push_back(std::move(one.delivery));
+          out.notifications.push_back(one.notification);
+          return absl::OkStatus();
+        }
+        return ClaimGroupMembers(c, before, lease, now, &out);
+      },
+      /*A lost claim only lets the group be claimed again: no fsync needed.*/
+      Database::Durability::kRelaxed));
+  return out;
+}
+
+absl::StatusOr<absl::Time> DeliveryTables::PeekDigestFlush(const DigestGroup& group,
+                                                           const DigestWindow& window,
+                                                           absl::Time earliest) {
+  const absl::Time now = db_->clock().Now();
+  absl::Time at;
+  ALERTHUB_RETURN_IF_ERROR(db_->Read([&](Connection& c) -> absl::Status {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        at, ReadDigestFlush(c, group, window, earliest, now));
+    return absl::OkStatus();
+  }));
+  return at;
 }
 
 }  // namespace alerthub::sqlite_internal

@@ -54,6 +54,12 @@ class DeliveryTables {
                                                 const DeliveryFilter& filter,
                                                 const PageRequest& page);
 
+  // --- Digests ---
+  absl::StatusOr<DigestClaim> ClaimDigest(absl::string_view tenant_id,
+                                          absl::string_view delivery_id, absl::Duration lease);
+  absl::StatusOr<absl::Time> PeekDigestFlush(const DigestGroup& group, const DigestWindow& window,
+                                             absl::Time earliest);
+
  private:
   const std::shared_ptr<Database> db_;
 };

@@ -3,6 +3,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "alerthub/adapters/sqlite/internal/auth_tables.h"
+#include "alerthub/adapters/sqlite/internal/tenant_tables.h"
 #include "alerthub/common/status.h"
 
 namespace alerthub::sqlite_internal {
@@ -181,6 +183,28 @@ CREATE TABLE users (
 CREATE UNIQUE INDEX users_email ON users (tenant_id, email COLLATE NOCASE);
 CREATE INDEX users_by_tenant ON users (tenant_id, id);
 )sql"},
+    // Users' password hashes and refresh tokens (internal/auth_tables.cc).
+    {4, "auth_sessions", kAuthSessionsMigrationSql},
+    // Digests (a rule's `digest` action; Store "Digests" in ports/store.h).
+    {5, "delivery_digests", R"sql(
+-- '' for deliveries not held for a digest.
+ALTER TABLE deliveries ADD COLUMN digest_key TEXT NOT NULL DEFAULT '';
+-- A digest group's members. Partial: ordinary deliveries cost no entry.
+CREATE INDEX deliveries_by_digest
+  ON deliveries (tenant_id, integration_id, recipient, digest_key, status)
+  WHERE digest_key <> '';
+-- One row per digest group that was routed to: when it last flushed.
+CREATE TABLE digest_groups (
+  tenant_id      TEXT NOT NULL,
+  integration_id TEXT NOT NULL,
+  recipient      TEXT NOT NULL,
+  digest_key     TEXT NOT NULL,
+  last_flush_at  INTEGER,               -- NULL until the first summary
+  PRIMARY KEY (tenant_id, integration_id, recipient, digest_key)
+) WITHOUT ROWID;
+)sql"},
+    // Soft-deleted tenants (internal/tenant_tables.cc).
+    {6, "tenant_admin", kTenantAdminMigrationSql},
 };
 
 constexpr char kCreateMigrationsTable[] = R"sql(
