@@ -64,10 +64,6 @@ void DecideRest(const std::vector<Delivery>& members, std::vector<AttemptWrite>&
 
 }  // namespace
 
-std::string DigestKey(const DigestRequest& request) {
-  return absl::StrCat(request.rule_id, "/", request.group_key);
-}
-
 DigestWindow DigestWindowOf(const DigestRequest& request) {
   return DigestWindow{.group_wait = request.group_wait,
                       .group_interval = request.group_interval};

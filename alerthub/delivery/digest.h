@@ -73,9 +73,6 @@ namespace alerthub {
 // channel).
 inline constexpr absl::string_view kDigestTemplateName = "digest";
 
-// The Delivery::digest_key of a digest request: "<rule id>/<group key>".
-std::string DigestKey(const DigestRequest& request);
-
 // The window of a digest request.
 DigestWindow DigestWindowOf(const DigestRequest& request);
 

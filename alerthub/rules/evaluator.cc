@@ -136,4 +136,8 @@ nlohmann::json EvaluationToJson(const Evaluation& e) {
   return j;
 }
 
+std::string DigestKey(const DigestRequest& request) {
+  return absl::StrCat(request.rule_id, "/", request.group_key);
+}
+
 }  // namespace alerthub

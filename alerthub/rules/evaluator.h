@@ -94,6 +94,10 @@ struct DigestRequest {
   bool operator==(const DigestRequest& other) const = default;
 };
 
+// The Delivery::digest_key of a digest request's members:
+// "<rule id>/<group key>" (rule ids hold no '/').
+std::string DigestKey(const DigestRequest& request);
+
 struct Evaluation {
   // The rules that matched, in evaluation order (the walk's stops included).
   std::vector<MatchedRule> matched_rules;

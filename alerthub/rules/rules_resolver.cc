@@ -34,8 +34,12 @@ nlohmann::json RoutingPlanToJson(const RoutingPlan& plan) {
                         {"integration_name", t.integration.name},
                         {"channel", std::string(ChannelName(t.integration.channel))},
                         {"recipient", t.recipient},
-                        {"status", t.held_until.has_value() ? "held" : "pending"}};
+                        {"status", t.held_until.has_value() || plan.digest.has_value()
+                                       ? "held"
+                                       : "pending"}};
     if (t.held_until.has_value()) d["held_until"] = FormatRfc3339(*t.held_until);
+    // Held for its digest group's flush, decided when it is routed.
+    if (plan.digest.has_value()) d["digest_key"] = DigestKey(*plan.digest);
     deliveries.push_back(std::move(d));
   }
 

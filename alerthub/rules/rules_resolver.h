@@ -152,7 +152,8 @@ struct RoutingPlan {
 //   {"evaluation": EvaluationToJson(...),
 //    "deliveries": [{"integration_id", "integration_name", "channel", "recipient",
 //                    "status": "pending" | "held",
-//                    "held_until": "RFC 3339"}],    // when held (quiet hours)
+//                    "held_until": "RFC 3339",      // when held for quiet hours
+//                    "digest_key": "<rule id>/<group key>"}],  // held for a digest
 //    "dropped_recipients": [{"recipient", "integration_id", "integration_name",
 //                            "channel", "reason"}],  // integration_* and channel
 //                                                    // absent for unknown users

@@ -288,6 +288,10 @@ TEST_F(RulesResolverTest, DelayCountsFromCreationOrSchedule) {
   ASSERT_TRUE(plan.digest.has_value());
   EXPECT_EQ(plan.digest->group_key, "tags.env=\"prod\"");
   EXPECT_EQ(plan.decision.targets.size(), 1u);
+  // The dry run shows the delivery held for its group, as routing stores it.
+  const nlohmann::json shown = RoutingPlanToJson(plan)["deliveries"][0];
+  EXPECT_EQ(shown["status"], "held");
+  EXPECT_EQ(shown["digest_key"], "slow/tags.env=\"prod\"");
 
   n.scheduled_at = clock_.Now() + absl::Hours(1);
   ASSERT_OK_AND_ASSIGN(plan, resolver_->Plan(n));

@@ -36,6 +36,8 @@ def test_a_digest_rule_sends_one_summary_per_group_across_a_restart(daemon_facto
                         json={"type": t, "title": "x", "tags": {"service": "api"}}).json()
         assert plan["evaluation"]["digest"]["rule_id"] == rule["id"], plan
         assert plan["evaluation"]["digest"]["group_wait_s"] == GROUP_WAIT_S
+        assert [(d["status"], d["digest_key"]) for d in plan["deliveries"]] == \
+            [("held", rule["id"] + '/tags.service="api"')], plan
 
         api_ids = [api.submit_ok({"type": t, "title": "api %d" % i, "tags": {"service": "api"}})
                    for i in range(4)]
