@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "alerthub/auth/rbac.h"
 #include "alerthub/common/status.h"
+#include "alerthub/ports/audit.h"
 
 namespace alerthub {
 
@@ -23,7 +24,9 @@ absl::StatusOr<ApiKeysAdmin::Created> ApiKeysAdmin::Create(const Principal& who,
   if (!errors.empty()) return InvalidArgumentWithFields("invalid API key", std::move(errors));
   ALERTHUB_RETURN_IF_ERROR(AuthorizeGrant(who, role));
   NewApiKey key = GenerateApiKey(who.tenant_id, name, role, clock_->Now());
-  ALERTHUB_RETURN_IF_ERROR(store_->CreateApiKey(key.record));
+  AuditScope audit(store_, clock_, AuditActorOf(who), "api_key.create", key.record.id);
+  AuditScope::Describe("", nullptr, ApiKeyToJson(key.record));
+  ALERTHUB_RETURN_IF_ERROR(audit.Finish(store_->CreateApiKey(key.record)));
   return Created{std::move(key.record), std::move(key.plaintext)};
 }
 
@@ -66,7 +69,11 @@ absl::StatusOr<ApiKey> ApiKeysAdmin::Revoke(const Principal& who, absl::string_v
   // A key may not be revoked by someone it outranks.
   ALERTHUB_RETURN_IF_ERROR(AuthorizeGrant(who, key.role));
   const absl::Time now = clock_->Now();
-  ALERTHUB_RETURN_IF_ERROR(store_->RevokeApiKey(who.tenant_id, id, now));
+  AuditScope audit(store_, clock_, AuditActorOf(who), "api_key.revoke", id);
+  ApiKey revoked = key;
+  if (!revoked.revoked_at.has_value()) revoked.revoked_at = now;
+  AuditScope::Describe("", ApiKeyToJson(key), ApiKeyToJson(revoked));
+  ALERTHUB_RETURN_IF_ERROR(audit.Finish(store_->RevokeApiKey(who.tenant_id, id, now)));
   if (authenticator_ != nullptr) authenticator_->Invalidate(key.key_hash);
   // The store keeps the first revocation time of a key revoked already.
   if (!key.revoked_at.has_value()) key.revoked_at = now;

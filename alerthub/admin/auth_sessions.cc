@@ -4,13 +4,18 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "alerthub/auth/password.h"
 #include "alerthub/auth/rbac.h"
 #include "alerthub/common/crypto.h"
 #include "alerthub/common/log.h"
 #include "alerthub/common/status.h"
 #include "alerthub/common/uuid.h"
+#include "alerthub/ports/audit.h"
 
 namespace alerthub {
 namespace {
@@ -43,7 +48,63 @@ bool IsSelf(const Principal& who, absl::string_view user_id) {
   return who.subject == absl::StrCat("user:", user_id);
 }
 
+// Kv keys of the failed-login buckets. The account's is a digest, so the Kv
+// holds no e-mail address.
+constexpr absl::string_view kAccountKeyPrefix = "rl:login:a:";
+constexpr absl::string_view kAddressKeyPrefix = "rl:login:ip:";
+
+bool LimitOn(const TokenBucketSpec& spec) { return spec.burst > 0 && spec.rate_per_second > 0; }
+
 }  // namespace
+
+std::string AuthSessions::ClientAddress(absl::string_view peer) {
+  std::string p = absl::StrReplaceAll(peer, {{"%5B", "["}, {"%5b", "["}, {"%5D", "]"}, {"%5d", "]"}});
+  absl::string_view v = p;
+  if (!absl::ConsumePrefix(&v, "ipv4:")) absl::ConsumePrefix(&v, "ipv6:");
+  if (absl::StartsWith(v, "[")) {  // [v6]:port
+    const size_t close = v.find(']');
+    if (close != absl::string_view::npos) return std::string(v.substr(1, close - 1));
+    return std::string(v);
+  }
+  // v4:port; a bare IPv6 address (two or more colons) has no port to drop.
+  const size_t colon = v.rfind(':');
+  if (colon != absl::string_view::npos && v.find(':') == colon) {
+    return std::string(v.substr(0, colon));
+  }
+  return std::string(v);
+}
+
+absl::Status AuthSessions::TakeLoginTokens(std::vector<LimitKey>& keys) const {
+  for (size_t i = 0; i < keys.size(); ++i) {
+    absl::StatusOr<TokenBucketDecision> d = options_.kv->TakeTokens(keys[i].key, *keys[i].spec, 1);
+    if (d.ok() && d->allowed) continue;
+    // All or none: give back what this attempt took.
+    for (size_t j = 0; j < i; ++j) (void)options_.kv->TakeTokens(keys[j].key, *keys[j].spec, -1);
+    if (!d.ok()) {
+      if (!options_.login_limits.fail_open) {
+        return absl::UnavailableError(
+            absl::StrCat("login limits unavailable: ", d.status().message()));
+      }
+      Log(LogLevel::kWarning, "login limits unavailable; attempt not limited",
+          {{"error", d.status().ToString()}});
+      keys.clear();
+      return absl::OkStatus();
+    }
+    RateLimitInfo info;
+    info.limit = static_cast<int64_t>(keys[i].spec->burst);
+    info.remaining = 0;
+    info.retry_after = d->retry_after;
+    info.reset_after = d->reset_after;
+    return RateLimitedError(absl::StrCat("too many failed logins ", keys[i].what,
+                                         "; try again later"),
+                            info);
+  }
+  return absl::OkStatus();
+}
+
+void AuthSessions::ReturnLoginTokens(const std::vector<LimitKey>& keys) const {
+  for (const LimitKey& k : keys) (void)options_.kv->TakeTokens(k.key, *k.spec, -1);
+}
 
 AuthSessions::AuthSessions(Store* store, const JwtSigner* signer, Clock* clock,
                            AuthSessionsOptions options)
@@ -61,6 +122,7 @@ absl::Status AuthSessions::FailLogin(absl::string_view password) const {
     absl::StatusOr<std::string> dummy = HashPassword(HexEncode(RandomBytes(16)));
     if (dummy.ok()) dummy_hash_ = *std::move(dummy);
   });
+  verifications_.fetch_add(1, std::memory_order_relaxed);
   (void)VerifyPassword(dummy_hash_, password);
   return absl::UnauthenticatedError(kBadLogin);
 }
@@ -81,7 +143,8 @@ absl::StatusOr<AuthSessions::Tokens> AuthSessions::Issue(const User& user,
 
 absl::StatusOr<AuthSessions::Tokens> AuthSessions::Login(absl::string_view tenant,
                                                          absl::string_view email,
-                                                         absl::string_view password) {
+                                                         absl::string_view password,
+                                                         absl::string_view client_address) {
   std::vector<FieldError> errors;
   if (email.empty()) errors.push_back({"email", "is required"});
   if (password.empty()) errors.push_back({"password", "is required"});
@@ -92,14 +155,44 @@ absl::StatusOr<AuthSessions::Tokens> AuthSessions::Login(absl::string_view tenan
   if (!errors.empty()) return InvalidArgumentWithFields("invalid login", std::move(errors));
   ALERTHUB_RETURN_IF_ERROR(CheckSigner());
 
-  absl::StatusOr<Tenant> t =
-      store_->GetTenantByName(tenant.empty() ? options_.default_tenant : tenant);
-  if (absl::IsNotFound(t.status())) return FailLogin(password);
-  if (!t.ok()) return t.status();
+  const std::string tenant_name(tenant.empty() ? options_.default_tenant : tenant);
+  absl::StatusOr<Tenant> t = store_->GetTenantByName(tenant_name);
+  if (!t.ok() && !absl::IsNotFound(t.status())) return t.status();
+
+  // The limits, before any password is checked.
+  std::vector<LimitKey> limits;
+  if (options_.kv != nullptr) {
+    const LoginLimitOptions& o = options_.login_limits;
+    if (LimitOn(o.per_account)) {
+      // An unknown tenant's accounts are keyed by the name asked for.
+      const std::string tenant_key =
+          t.ok() ? t->id : absl::StrCat("name:", absl::AsciiStrToLower(tenant_name));
+      const std::string account = absl::StrCat(tenant_key, "\n", absl::AsciiStrToLower(email));
+      limits.push_back({absl::StrCat(kAccountKeyPrefix, HexEncode(Sha256(account))),
+                        &o.per_account, "for this account"});
+    }
+    const std::string address = ClientAddress(client_address);
+    if (LimitOn(o.per_address) && !address.empty()) {
+      limits.push_back({absl::StrCat(kAddressKeyPrefix, address), &o.per_address,
+                        "from this address"});
+    }
+  }
+  if (!limits.empty()) ALERTHUB_RETURN_IF_ERROR(TakeLoginTokens(limits));
+  absl::StatusOr<Tokens> tokens = VerifyLogin(t, email, password);
+  // Only bad credentials count; a success or a store outage gives the tokens back.
+  if (!absl::IsUnauthenticated(tokens.status())) ReturnLoginTokens(limits);
+  return tokens;
+}
+
+absl::StatusOr<AuthSessions::Tokens> AuthSessions::VerifyLogin(const absl::StatusOr<Tenant>& t,
+                                                               absl::string_view email,
+                                                               absl::string_view password) {
+  if (!t.ok()) return FailLogin(password);
   absl::StatusOr<LoginRecord> found = store_->FindLoginUser(t->id, email);
   if (absl::IsNotFound(found.status())) return FailLogin(password);
   if (!found.ok()) return found.status();
   if (found->password_hash.empty()) return FailLogin(password);
+  verifications_.fetch_add(1, std::memory_order_relaxed);
   if (!VerifyPassword(found->password_hash, password).ok()) {
     return absl::UnauthenticatedError(kBadLogin);
   }
@@ -179,7 +272,10 @@ absl::Status AuthSessions::SetPassword(const Principal& who, absl::string_view u
   ALERTHUB_ASSIGN_OR_RETURN(User user, store_->GetUser(who.tenant_id, user_id));
   if (!self) ALERTHUB_RETURN_IF_ERROR(AuthorizeGrant(who, user.role));
   ALERTHUB_ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
-  return store_->SetUserPassword(who.tenant_id, user_id, hash, clock_->Now());
+  // Its own record, in the password's transaction (nested in the request's
+  // user.create or user.update, when there is one).
+  AuditScope audit(store_, clock_, AuditActorOf(who), "user.set_password", user_id);
+  return audit.Finish(store_->SetUserPassword(who.tenant_id, user_id, hash, clock_->Now()));
 }
 
 }  // namespace alerthub

@@ -23,6 +23,16 @@
 // family — the thief's and the owner's tokens alike — and fails. Logout
 // revokes the family. Setting a user's password ends all their sessions.
 //
+// Failed logins are rate limited (LoginLimitOptions) with token buckets on
+// the Kv port, one per account (tenant + lower-cased e-mail) and one per
+// client address: each attempt takes a token from both before anything is
+// verified, a successful one gives them back, so only failures count. An
+// attempt that finds a bucket empty fails with kResourceExhausted carrying a
+// RateLimitInfo (HTTP 429 with Retry-After, gRPC RESOURCE_EXHAUSTED) at the
+// cost of a store lookup, without an Argon2id run; a limited attempt takes
+// nothing, so retrying does not extend the wait. Malformed requests (missing
+// fields) are refused before the limits and do not count.
+//
 // Access tokens carry iss, aud, sub (user id), tid (tenant id), role, iat,
 // nbf, exp, jti and the signing key's kid in the header. A daemon without a
 // signing key refuses Login and Refresh with kFailedPrecondition.
@@ -31,7 +41,10 @@
 #ifndef ALERTHUB_ADMIN_AUTH_SESSIONS_H_
 #define ALERTHUB_ADMIN_AUTH_SESSIONS_H_
 
+#include <atomic>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/base/call_once.h"
 #include "absl/status/status.h"
@@ -42,9 +55,26 @@
 #include "alerthub/auth/principal.h"
 #include "alerthub/model/tenant.h"
 #include "alerthub/ports/clock.h"
+#include "alerthub/ports/kv.h"
 #include "alerthub/ports/store.h"
 
 namespace alerthub {
+
+// How many failed logins are allowed before further attempts are refused.
+// Each limit is a token bucket: `burst` failures at once, then one more
+// every 1 / rate_per_second seconds. A spec with burst <= 0 turns that limit
+// off.
+struct LoginLimitOptions {
+  // Per account: the tenant and the lower-cased e-mail. Default: 5 failures
+  // per 15 minutes.
+  TokenBucketSpec per_account = {.rate_per_second = 5.0 / 900, .burst = 5};
+  // Per client address (the IP without its port; behind a reverse proxy,
+  // the proxy's). Default: 50 failures per 15 minutes.
+  TokenBucketSpec per_address = {.rate_per_second = 50.0 / 900, .burst = 50};
+  // When the Kv is unavailable: true lets the attempt through unlimited
+  // (logged), false refuses it with kUnavailable.
+  bool fail_open = true;
+};
 
 struct AuthSessionsOptions {
   // The `iss` and `aud` of access tokens: what the daemons' verifiers expect.
@@ -57,6 +87,10 @@ struct AuthSessionsOptions {
   absl::Duration refresh_ttl = absl::Hours(24 * 30);
   // The tenant a login that names none belongs to.
   std::string default_tenant = "default";
+  // Failed-login limits, kept in `kv` (shared by every daemon on the same
+  // Kv). `kv` must outlive the AuthSessions; nullptr: no limits.
+  LoginLimitOptions login_limits = {};
+  Kv* kv = nullptr;
 };
 
 class AuthSessions {
@@ -72,10 +106,14 @@ class AuthSessions {
   };
 
   // kInvalidArgument with field errors ("email", "password") for missing
-  // fields; kUnauthenticated for bad credentials; kFailedPrecondition
-  // without a signing key.
+  // fields; kUnauthenticated for bad credentials; kResourceExhausted with a
+  // RateLimitInfo when the account or `client_address` had too many failed
+  // logins; kFailedPrecondition without a signing key. `client_address` is
+  // the peer as the transport gives it ("ip:port", "[v6]:port", or gRPC's
+  // "ipv4:ip:port"); its port is ignored; empty: no per-address limit.
   absl::StatusOr<Tokens> Login(absl::string_view tenant, absl::string_view email,
-                               absl::string_view password);
+                               absl::string_view password,
+                               absl::string_view client_address = "");
 
   // Rotates `refresh_token`: new tokens, the presented one consumed.
   // kUnauthenticated for an unknown, expired, consumed (its family is then
@@ -107,6 +145,15 @@ class AuthSessions {
   // Whether Login and Refresh can issue tokens.
   bool can_issue() const { return signer_ != nullptr; }
 
+  // Argon2id verifications Login has run (real or dummy), so tests can tell
+  // that a limited attempt ran none.
+  int64_t PasswordVerificationsForTest() const { return verifications_.load(); }
+
+  // The address part of a transport's peer string: "10.0.0.1:5000",
+  // "ipv4:10.0.0.1:5000" -> "10.0.0.1"; "[::1]:5000", "ipv6:[::1]:5000",
+  // "ipv6:%5B::1%5D:5000" -> "::1". Anything else is returned as given.
+  static std::string ClientAddress(absl::string_view peer);
+
   static constexpr absl::string_view kRefreshTokenPrefix = "ahr_";
 
  private:
@@ -115,6 +162,21 @@ class AuthSessions {
   absl::Status CheckSigner() const;
   // Spends what a real verification costs, then fails like one.
   absl::Status FailLogin(absl::string_view password) const;
+  // Login after the limits: finds the user of `tenant` (the lookup's result)
+  // and checks the password.
+  absl::StatusOr<Tokens> VerifyLogin(const absl::StatusOr<Tenant>& tenant,
+                                     absl::string_view email, absl::string_view password);
+  // Takes one token from each of `keys`' buckets (all or none): OK, or
+  // kResourceExhausted naming the first empty one.
+  // On a Kv outage with fail_open, clears `keys` (nothing was taken).
+  struct LimitKey {
+    std::string key;
+    const TokenBucketSpec* spec;
+    const char* what;  // for the message: "for this account", "from this address"
+  };
+  absl::Status TakeLoginTokens(std::vector<LimitKey>& keys) const;
+  // Gives the tokens TakeLoginTokens took back (the attempt did not fail).
+  void ReturnLoginTokens(const std::vector<LimitKey>& keys) const;
 
   Store* const store_;
   const JwtSigner* const signer_;
@@ -124,6 +186,7 @@ class AuthSessions {
   // against it. Made at the first failed login (it costs what a login does).
   mutable absl::once_flag dummy_once_;
   mutable std::string dummy_hash_;
+  mutable std::atomic<int64_t> verifications_{0};
 };
 
 }  // namespace alerthub

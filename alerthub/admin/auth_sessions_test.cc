@@ -1,8 +1,11 @@
 #include "alerthub/admin/auth_sessions.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "alerthub/adapters/memory/memory_kv.h"
 #include "alerthub/auth/jwt.h"
 #include "alerthub/auth/password.h"
 #include "alerthub/common/crypto.h"
@@ -11,6 +14,7 @@
 #include "alerthub/testing/simulated_clock.h"
 #include "alerthub/testing/sqlite_fixture.h"
 #include "alerthub/testing/status_matchers.h"
+#include "alerthub/testing/unavailable_kv.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -262,6 +266,153 @@ TEST_F(AuthSessionsTest, ADeletedUserCannotRefresh) {
   AuthSessions::Tokens t = LoginAda();
   ASSERT_OK(db_.store()->DeleteUser(db_.tenant_id(), ada_.id));
   EXPECT_THAT(sessions_->Refresh(t.refresh_token), StatusIs(StatusCode::kUnauthenticated));
+}
+
+
+// --- Failed-login limits -------------------------------------------------------
+// Small buckets (every attempt here costs an Argon2id run): 3 failures per
+// account, then one more every 3 minutes; 5 per address.
+
+class LoginLimitsTest : public AuthSessionsTest {
+ protected:
+  void SetUp() override {
+    AuthSessionsTest::SetUp();
+    limited_ = std::make_unique<AuthSessions>(
+        db_.store(), signer_.get(), &clock_,
+        AuthSessionsOptions{
+            .login_limits = {.per_account = {.rate_per_second = 1.0 / 180, .burst = 3},
+                             .per_address = {.rate_per_second = 1.0 / 180, .burst = 5}},
+            .kv = kv_.get()});
+  }
+
+  absl::Status Attempt(const std::string& email, const std::string& password,
+                       const std::string& peer = "10.0.0.1:40000") {
+    return limited_->Login("acme", email, password, peer).status();
+  }
+
+  std::unique_ptr<Kv> kv_ = NewMemoryKv({.clock = &clock_});
+  std::unique_ptr<AuthSessions> limited_;
+};
+
+TEST_F(LoginLimitsTest, FailuresPerAccountThenRefusedWithoutAPasswordCheck) {
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(Attempt("ada@example.com", "wrong password here"),
+                StatusIs(StatusCode::kUnauthenticated, "invalid e-mail or password"))
+        << i;
+  }
+  const int64_t checks = limited_->PasswordVerificationsForTest();
+  // The right password too: the limit is checked before any Argon2id run.
+  absl::Status limited = Attempt("ADA@example.com", kPassword);
+  EXPECT_THAT(limited, StatusIs(StatusCode::kResourceExhausted,
+                                "too many failed logins for this account; try again later"));
+  std::optional<RateLimitInfo> info = RateLimitInfoOf(limited);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->limit, 3);
+  EXPECT_EQ(info->remaining, 0);
+  EXPECT_NEAR(absl::ToDoubleSeconds(info->retry_after), 180, 0.01);  // one failure's refill
+  EXPECT_EQ(limited_->PasswordVerificationsForTest(), checks);
+
+  // Other accounts (an unknown one here) are not limited by Ada's failures.
+  EXPECT_THAT(Attempt("bob@example.com", kPassword), StatusIs(StatusCode::kUnauthenticated));
+
+  // Refused attempts take nothing: one failure's worth of refill later Ada is in.
+  clock_.Advance(absl::Seconds(178));
+  EXPECT_THAT(Attempt("ada@example.com", kPassword), StatusIs(StatusCode::kResourceExhausted));
+  clock_.Advance(absl::Seconds(3));
+  EXPECT_OK(Attempt("ada@example.com", kPassword));
+  // And a success does not count, so that token is still there for a typo.
+  EXPECT_THAT(Attempt("ada@example.com", "wrong password here"),
+              StatusIs(StatusCode::kUnauthenticated));
+  EXPECT_THAT(Attempt("ada@example.com", kPassword), StatusIs(StatusCode::kResourceExhausted));
+}
+
+TEST_F(LoginLimitsTest, SuccessfulLoginsNeverCount) {
+  for (int i = 0; i < 4; ++i) EXPECT_OK(Attempt("ada@example.com", kPassword)) << i;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(Attempt("ada@example.com", "wrong password here"),
+                StatusIs(StatusCode::kUnauthenticated))
+        << i;
+  }
+  EXPECT_THAT(Attempt("ada@example.com", kPassword), StatusIs(StatusCode::kResourceExhausted));
+}
+
+TEST_F(LoginLimitsTest, AccountsAreTenantAndCaseInsensitiveEmail) {
+  const std::string other = db_.AddTenant("other");
+  AddUser("ada@example.com", Role::kOwner, other);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(Attempt(i % 2 ? "ADA@EXAMPLE.COM" : "ada@example.com", "wrong password here",
+                        absl::StrCat("10.0.1.", i, ":1")),
+                StatusIs(StatusCode::kUnauthenticated));
+  }
+  EXPECT_THAT(Attempt("Ada@Example.Com", kPassword, "10.9.9.9:1"),
+              StatusIs(StatusCode::kResourceExhausted));
+  // The same e-mail in another tenant is another account.
+  EXPECT_THAT(limited_->Login("other", "ada@example.com", kPassword, "10.0.0.1:1").status(),
+              StatusIs(StatusCode::kUnauthenticated, "invalid e-mail or password"));
+}
+
+TEST_F(LoginLimitsTest, FailuresFromOneAddressAreLimitedAcrossAccounts) {
+  // Five failures on five accounts from one address (the port varies).
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_THAT(Attempt(absl::StrCat("user", i, "@example.com"), kPassword,
+                        absl::StrCat("ipv4:192.0.2.7:", 5000 + i)),
+                StatusIs(StatusCode::kUnauthenticated))
+        << i;
+  }
+  absl::Status s = Attempt("ada@example.com", kPassword, "192.0.2.7:6000");
+  EXPECT_THAT(s, StatusIs(StatusCode::kResourceExhausted,
+                          "too many failed logins from this address; try again later"));
+  EXPECT_EQ(RateLimitInfoOf(s)->limit, 5);
+  // All or none: the refused attempt took nothing from Ada's own bucket, so
+  // from elsewhere she still has her three tries.
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_THAT(Attempt("ada@example.com", "wrong password here", "198.51.100.1:1"),
+                StatusIs(StatusCode::kUnauthenticated));
+  }
+  EXPECT_OK(Attempt("ada@example.com", kPassword, "198.51.100.1:1"));
+  // Without an address only the account counts.
+  EXPECT_OK(limited_->Login("acme", "ada@example.com", kPassword).status());
+}
+
+TEST_F(LoginLimitsTest, MalformedRequestsAreRefusedBeforeTheLimits) {
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_THAT(Attempt("ada@example.com", ""), StatusIs(StatusCode::kInvalidArgument));
+  }
+  EXPECT_OK(Attempt("ada@example.com", kPassword));
+}
+
+TEST_F(LoginLimitsTest, ALimitWithBurstZeroIsOff) {
+  AuthSessions unlimited(db_.store(), signer_.get(), &clock_,
+                         AuthSessionsOptions{.login_limits = {.per_account = {0, 0},
+                                                              .per_address = {0, 0}},
+                                             .kv = kv_.get()});
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_THAT(unlimited.Login("acme", "ada@example.com", "wrong password here", "10.0.0.1:1")
+                    .status(),
+                StatusIs(StatusCode::kUnauthenticated));
+  }
+  EXPECT_OK(unlimited.Login("acme", "ada@example.com", kPassword, "10.0.0.1:1").status());
+}
+
+TEST_F(LoginLimitsTest, AnUnavailableKvFailsOpenOrClosedAsConfigured) {
+  ::alerthub::testing::UnavailableKv down;
+  AuthSessions open(db_.store(), signer_.get(), &clock_,
+                    AuthSessionsOptions{.login_limits = {.fail_open = true}, .kv = &down});
+  EXPECT_OK(open.Login("acme", "ada@example.com", kPassword, "10.0.0.1:1").status());
+  AuthSessions closed(db_.store(), signer_.get(), &clock_,
+                      AuthSessionsOptions{.login_limits = {.fail_open = false}, .kv = &down});
+  EXPECT_THAT(closed.Login("acme", "ada@example.com", kPassword, "10.0.0.1:1").status(),
+              StatusIs(StatusCode::kUnavailable, HasSubstr("login limits unavailable")));
+}
+
+TEST(ClientAddressTest, DropsThePortAndTheTransportPrefix) {
+  EXPECT_EQ(AuthSessions::ClientAddress("10.0.0.1:5000"), "10.0.0.1");
+  EXPECT_EQ(AuthSessions::ClientAddress("ipv4:10.0.0.1:5000"), "10.0.0.1");
+  EXPECT_EQ(AuthSessions::ClientAddress("[::1]:5000"), "::1");
+  EXPECT_EQ(AuthSessions::ClientAddress("ipv6:[2001:db8::7]:5000"), "2001:db8::7");
+  EXPECT_EQ(AuthSessions::ClientAddress("ipv6:%5B::1%5D:5000"), "::1");
+  EXPECT_EQ(AuthSessions::ClientAddress("2001:db8::7"), "2001:db8::7");
+  EXPECT_EQ(AuthSessions::ClientAddress(""), "");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "alerthub/auth/rbac.h"
 #include "alerthub/common/log.h"
 #include "alerthub/common/uuid.h"
+#include "alerthub/ports/audit.h"
 
 namespace alerthub {
 namespace {
@@ -73,6 +74,9 @@ absl::StatusOr<TenantsAdmin::Created> TenantsAdmin::Create(const Principal& who,
   out.tenant.name = std::string(name);
   out.tenant.settings = settings;
   out.tenant.created_at = now;
+  // Recorded in the operator's tenant, with the new tenant as the target.
+  AuditScope audit(store_, clock_, AuditActorOf(who), "tenant.create", out.tenant.id);
+  AuditScope::Describe("", nullptr, TenantToJson(out.tenant));
   ALERTHUB_RETURN_IF_ERROR(store_->CreateTenant(out.tenant));
   NewApiKey key = GenerateApiKey(out.tenant.id, "first owner key", Role::kOwner, now);
   if (absl::Status s = store_->CreateApiKey(key.record); !s.ok()) {
@@ -85,6 +89,7 @@ absl::StatusOr<TenantsAdmin::Created> TenantsAdmin::Create(const Principal& who,
     }
     return s;
   }
+  ALERTHUB_RETURN_IF_ERROR(audit.Finish(absl::OkStatus()));
   out.owner_key = std::move(key.record);
   out.owner_key_plaintext = std::move(key.plaintext);
   return out;
@@ -129,7 +134,9 @@ absl::StatusOr<Tenant> TenantsAdmin::Update(const Principal& who, absl::string_v
         "the platform tenant \"", kPlatformTenantName,
         "\" cannot be renamed: the bootstrap finds it by that name"));
   }
-  absl::Status s = store_->UpdateTenant(t);
+  AuditScope audit(store_, clock_, AuditActorOf(who), "tenant.update", id);
+  AuditScope::Describe("", TenantToJson(*stored), TenantToJson(t));
+  absl::Status s = audit.Finish(store_->UpdateTenant(t));
   if (absl::IsNotFound(s)) return NoTenant(id);  // deleted meanwhile
   ALERTHUB_RETURN_IF_ERROR(s);
   return t;
@@ -156,7 +163,9 @@ absl::Status TenantsAdmin::Delete(const Principal& who, absl::string_view id) {
   }
   // Read before the delete revokes them: their cache entries go too.
   absl::StatusOr<std::vector<ApiKey>> keys = store_->ListApiKeys(id);
-  absl::Status s = store_->DeleteTenant(id, clock_->Now());
+  AuditScope audit(store_, clock_, AuditActorOf(who), "tenant.delete", id);
+  AuditScope::Describe("", TenantToJson(*stored), nullptr);
+  absl::Status s = audit.Finish(store_->DeleteTenant(id, clock_->Now()));
   if (absl::IsNotFound(s)) return NoTenant(id);
   ALERTHUB_RETURN_IF_ERROR(s);
   if (authenticator_ != nullptr && keys.ok()) {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "alerthub/model/tenant.h"
+#include "alerthub/ports/audit.h"
 
 namespace alerthub {
 
@@ -26,9 +27,17 @@ struct Principal {
   std::string subject;
   // An owner of the bootstrap tenant: may manage other tenants.
   bool platform_operator = false;
+  // The request this principal acts in (HTTP X-Request-Id, gRPC
+  // x-request-id), for audit records; set by the transport.
+  std::string request_id = "";
 
   bool operator==(const Principal& other) const = default;
 };
+
+// Who acts, as audit records name them (ports/audit.h).
+inline AuditActor AuditActorOf(const Principal& who) {
+  return {.tenant_id = who.tenant_id, .actor = who.subject, .request_id = who.request_id};
+}
 
 }  // namespace alerthub
 

@@ -10,6 +10,7 @@
 #include "alerthub/delivery/retry_policy.h"
 #include "alerthub/delivery/signing.h"
 #include "alerthub/delivery/templates.h"
+#include "alerthub/ports/audit.h"
 
 namespace alerthub {
 namespace {
@@ -95,6 +96,7 @@ absl::StatusOr<CreatedIntegration> Catalog::CreateIntegration(absl::string_view 
   i.created_at = now;
   i.updated_at = now;
   ALERTHUB_RETURN_IF_ERROR(secrets_->Seal(&i));
+  AuditScope::Describe(i.id, nullptr, IntegrationToJson(i, SecretHandling::kRedact));
   ALERTHUB_RETURN_IF_ERROR(store_->CreateIntegration(i));
   out.integration = std::move(i);
   return out;
@@ -148,11 +150,15 @@ absl::StatusOr<Integration> Catalog::PatchIntegration(absl::string_view tenant_i
   updated.created_at = current.created_at;
   updated.updated_at = clock_->Now();
   ALERTHUB_RETURN_IF_ERROR(secrets_->Seal(&updated));
+  AuditScope::Describe(updated.id, IntegrationToJson(stored, SecretHandling::kRedact),
+                       IntegrationToJson(updated, SecretHandling::kRedact));
   ALERTHUB_RETURN_IF_ERROR(store_->UpdateIntegration(updated));
   return updated;
 }
 
 absl::Status Catalog::DeleteIntegration(absl::string_view tenant_id, absl::string_view id) {
+  ALERTHUB_ASSIGN_OR_RETURN(Integration stored, store_->GetIntegration(tenant_id, id));
+  AuditScope::Describe(id, IntegrationToJson(stored, SecretHandling::kRedact), nullptr);
   return store_->DeleteIntegration(tenant_id, id);
 }
 
@@ -181,6 +187,7 @@ absl::StatusOr<Template> Catalog::CreateTemplate(absl::string_view tenant_id,
   t.tenant_id = std::string(tenant_id);
   t.created_at = now;
   t.updated_at = now;
+  AuditScope::Describe(t.id, nullptr, TemplateToJson(t));
   ALERTHUB_RETURN_IF_ERROR(store_->CreateTemplate(t));
   return t;
 }
@@ -217,11 +224,14 @@ absl::StatusOr<Template> Catalog::PatchTemplate(absl::string_view tenant_id,
   updated.tenant_id = current.tenant_id;
   updated.created_at = current.created_at;
   updated.updated_at = clock_->Now();
+  AuditScope::Describe(updated.id, TemplateToJson(current), TemplateToJson(updated));
   ALERTHUB_RETURN_IF_ERROR(store_->UpdateTemplate(updated));
   return updated;
 }
 
 absl::Status Catalog::DeleteTemplate(absl::string_view tenant_id, absl::string_view id) {
+  ALERTHUB_ASSIGN_OR_RETURN(Template current, store_->GetTemplate(tenant_id, id));
+  AuditScope::Describe(id, TemplateToJson(current), nullptr);
   return store_->DeleteTemplate(tenant_id, id);
 }
 

@@ -85,6 +85,7 @@ class Catalog {
   absl::Status DeleteTemplate(absl::string_view tenant_id, absl::string_view id);
 
   Store& store() const { return *store_; }
+  Clock& clock() const { return *clock_; }
   const SecretBox& secrets() const { return *secrets_; }
 
  private:

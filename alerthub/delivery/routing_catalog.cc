@@ -7,6 +7,7 @@
 #include "alerthub/common/status.h"
 #include "alerthub/common/uuid.h"
 #include "alerthub/delivery/catalog.h"
+#include "alerthub/ports/audit.h"
 
 namespace alerthub {
 namespace {
@@ -38,6 +39,24 @@ RuleSource StoreRuleSource(Store* store) {
   return [store](absl::string_view tenant_id) { return store->ListRules(tenant_id); };
 }
 
+nlohmann::json UserAuditSummary(const User& u) {
+  // Personal data is named, not shown: a change of e-mail is visible as
+  // a change, and erasing the user leaves nothing personal in the log.
+  auto mark = [](bool present) -> nlohmann::json {
+    return present ? nlohmann::json(kRedactedPersonalData) : nlohmann::json();
+  };
+  nlohmann::json addresses = nlohmann::json::object();
+  if (!u.addresses.email.empty()) addresses["email"] = kRedactedPersonalData;
+  if (!u.addresses.fcm_tokens.empty()) addresses["fcm_tokens"] = u.addresses.fcm_tokens.size();
+  if (!u.addresses.slack_user_id.empty()) addresses["slack_user_id"] = kRedactedPersonalData;
+  if (!u.addresses.discord_user_id.empty()) addresses["discord_user_id"] = kRedactedPersonalData;
+  return {{"id", u.id},
+          {"role", std::string(RoleName(u.role))},
+          {"email", mark(!u.email.empty())},
+          {"name", mark(!u.name.empty())},
+          {"addresses", std::move(addresses)}};
+}
+
 // --- Rules ---------------------------------------------------------------------------
 
 absl::StatusOr<Rule> RoutingCatalog::CreateRule(absl::string_view tenant_id,
@@ -56,6 +75,7 @@ absl::StatusOr<Rule> RoutingCatalog::CreateRule(absl::string_view tenant_id,
   rule.tenant_id = std::string(tenant_id);
   rule.created_at = now;
   rule.updated_at = now;
+  AuditScope::Describe(rule.id, nullptr, RuleToJson(rule));
   ALERTHUB_RETURN_IF_ERROR(store_->CreateRule(rule));
   resolver_->Invalidate(tenant_id);
   return rule;
@@ -75,6 +95,7 @@ absl::StatusOr<Rule> RoutingCatalog::StoreReplacement(const Rule& current, Rule 
   rule.tenant_id = current.tenant_id;
   rule.created_at = current.created_at;
   rule.updated_at = clock_->Now();
+  AuditScope::Describe(rule.id, RuleToJson(current), RuleToJson(rule));
   ALERTHUB_RETURN_IF_ERROR(store_->UpdateRule(rule));
   resolver_->Invalidate(rule.tenant_id);
   return rule;
@@ -100,6 +121,8 @@ absl::StatusOr<Rule> RoutingCatalog::PatchRule(absl::string_view tenant_id,
 }
 
 absl::Status RoutingCatalog::DeleteRule(absl::string_view tenant_id, absl::string_view id) {
+  ALERTHUB_ASSIGN_OR_RETURN(Rule current, store_->GetRule(tenant_id, id));
+  AuditScope::Describe(id, RuleToJson(current), nullptr);
   ALERTHUB_RETURN_IF_ERROR(store_->DeleteRule(tenant_id, id));
   resolver_->Invalidate(tenant_id);
   return absl::OkStatus();
@@ -126,6 +149,7 @@ absl::StatusOr<User> RoutingCatalog::CreateUser(absl::string_view tenant_id,
   user.id = NewUuidV7(now);
   user.tenant_id = std::string(tenant_id);
   user.created_at = now;
+  AuditScope::Describe(user.id, nullptr, UserAuditSummary(user));
   ALERTHUB_RETURN_IF_ERROR(store_->CreateUser(user));
   return user;
 }
@@ -152,11 +176,14 @@ absl::StatusOr<User> RoutingCatalog::ReplaceUser(absl::string_view tenant_id,
   user.id = current.id;
   user.tenant_id = current.tenant_id;
   user.created_at = current.created_at;
+  AuditScope::Describe(user.id, UserAuditSummary(current), UserAuditSummary(user));
   ALERTHUB_RETURN_IF_ERROR(store_->UpdateUser(user));
   return user;
 }
 
 absl::Status RoutingCatalog::DeleteUser(absl::string_view tenant_id, absl::string_view id) {
+  ALERTHUB_ASSIGN_OR_RETURN(User current, store_->GetUser(tenant_id, id));
+  AuditScope::Describe(id, UserAuditSummary(current), nullptr);
   return store_->DeleteUser(tenant_id, id);
 }
 
@@ -169,6 +196,8 @@ absl::StatusOr<Preferences> RoutingCatalog::SetPreferences(absl::string_view ten
                                                            absl::string_view user_id,
                                                            const nlohmann::json& request) {
   ALERTHUB_ASSIGN_OR_RETURN(Preferences preferences, PreferencesFromRequestJson(request));
+  ALERTHUB_ASSIGN_OR_RETURN(Preferences current, store_->GetPreferences(tenant_id, user_id));
+  AuditScope::Describe(user_id, PreferencesToJson(current), PreferencesToJson(preferences));
   ALERTHUB_RETURN_IF_ERROR(store_->SetPreferences(tenant_id, user_id, preferences));
   return preferences;
 }

@@ -43,6 +43,11 @@ nlohmann::json RuleRequestJson(const Rule& rule);
 // The request form of `user` (UserToJson without id, tenant_id, created_at).
 nlohmann::json UserRequestJson(const User& user);
 
+// What audit records show of a user (ports/audit.h): id and role, and only
+// which personal fields are set (kRedactedPersonalData), never their values.
+inline constexpr char kRedactedPersonalData[] = "[personal data]";
+nlohmann::json UserAuditSummary(const User& u);
+
 // A RuleSource (rules_resolver.h) reading the tenant's rules from `store`,
 // which must outlive it.
 RuleSource StoreRuleSource(Store* store);
@@ -108,6 +113,7 @@ class RoutingCatalog {
                                              absl::string_view user_id,
                                              const nlohmann::json& request);
 
+  Store& store() const { return *store_; }
   Clock& clock() const { return *clock_; }
 
  private:

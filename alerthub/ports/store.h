@@ -33,6 +33,7 @@
 #include "alerthub/model/template.h"
 #include "alerthub/model/tenant.h"
 #include "alerthub/model/user.h"
+#include "alerthub/ports/audit.h"
 #include "alerthub/ports/task_queue.h"
 
 namespace alerthub {
@@ -331,6 +332,52 @@ struct LatencyHistogramRow {
   int64_t count = 0;
 
   bool operator==(const LatencyHistogramRow& other) const = default;
+};
+
+// --- Privacy (GDPR) ---
+// One user's personal data, exported or erased (alerthub/admin/user_privacy.h).
+// "The user's notifications" are the tenant's notifications whose
+// recipients include the user's id, or that have a delivery addressed to
+// them; "the user's deliveries" are those whose recipient is the user's id.
+// Another tenant's user is kNotFound, as everywhere.
+
+// One login session of a user (a refresh-token family), without its tokens'
+// hashes.
+struct LoginSessionInfo {
+  std::string family_id;
+  absl::Time started_at = absl::InfinitePast();         // its first token's issue
+  absl::Time last_refreshed_at = absl::InfinitePast();  // its newest token's issue
+  absl::Time expires_at = absl::InfinitePast();         // its newest token's expiry
+  std::optional<absl::Time> revoked_at;                 // set when it was ended
+
+  bool operator==(const LoginSessionInfo& other) const = default;
+};
+
+// What a store holds about one user (Store::ExportUserData). Never a
+// password hash nor a refresh-token hash.
+struct UserDataExport {
+  User user;
+  Preferences preferences;  // the defaults when never set
+  bool has_password = false;
+  std::vector<LoginSessionInfo> sessions;   // oldest first
+  std::vector<Notification> notifications;  // the user's, oldest first
+  std::vector<Delivery> deliveries;         // the user's, oldest first
+  // Every event of those notifications, by notification (oldest first),
+  // then oldest first. Callers that show them to the user leave out what
+  // concerns other recipients (their deliveries' attempts).
+  std::vector<CloudEvent> events;
+};
+
+// What Store::EraseUser changed.
+struct UserErasure {
+  int64_t sessions_deleted = 0;           // refresh tokens deleted
+  int64_t notifications_updated = 0;      // lost the user from their recipients
+  int64_t notifications_blanked = 0;      // ... and their content (sole recipient)
+  int64_t deliveries_suppressed = 0;      // pending or held: "recipient erased"
+  int64_t deliveries_scrubbed = 0;        // the user's deliveries, errors cleared
+  int64_t events_scrubbed = 0;            // attempt events of those deliveries
+
+  bool operator==(const UserErasure& other) const = default;
 };
 
 struct StoreOptions {
@@ -673,6 +720,53 @@ class Store {
   virtual absl::StatusOr<std::vector<LatencyHistogramRow>> DeliveryLatencyHistogram(
       absl::string_view tenant_id, const AnalyticsWindow& window,
       std::optional<Channel> channel) = 0;
+
+  // --- Audit ---
+  // Records are inserted by the store itself: every write transaction that
+  // commits on a thread with an unwritten AuditScope (ports/audit.h)
+  // inserts that scope's record before its COMMIT and marks it written
+  // once committed, so a change and its record commit together.
+  //
+  // Appends `record` in a transaction of its own (AuditScope::Finish, for
+  // operations that write nothing else). kAlreadyExists when the id is taken.
+  virtual absl::Status AppendAuditRecord(const AuditRecord& record) = 0;
+  // The tenant's records matching `filter`, newest first (by time, then id);
+  // the cursor is the last id seen. kInvalidArgument for a limit outside
+  // 1-500.
+  virtual absl::StatusOr<Page<AuditRecord>> ListAuditRecords(absl::string_view tenant_id,
+                                                             const AuditFilter& filter,
+                                                             const PageRequest& page) = 0;
+
+  // --- Privacy (GDPR) ---
+  // (see "Privacy (GDPR)" above)
+  //
+  // Everything the tenant holds about user `user_id`, read in one snapshot
+  // where the adapter has them (SQLite: one read transaction; PostgreSQL:
+  // one REPEATABLE READ transaction). kNotFound when the user is absent or
+  // another tenant's.
+  virtual absl::StatusOr<UserDataExport> ExportUserData(absl::string_view tenant_id,
+                                                        absl::string_view user_id) = 0;
+  // Erases the user's personal data in ONE transaction, at `at`:
+  //   - deletes the user (with their password hash), their preferences and
+  //     every refresh token of theirs;
+  //   - their pending and held deliveries become kSuppressed with
+  //     last_error "recipient erased" (kRecipientErased); the others keep
+  //     their status;
+  //   - every delivery of theirs (dead-lettered ones included) loses its
+  //     stored error, and the attempt events of those deliveries their
+  //     provider's answers ("error", "response", "reason", the targets'
+  //     "target" and "error"); dead tasks of those deliveries in the
+  //     store's own task queue (`sql://`) lose their last_error;
+  //   - each notification whose recipients include them loses their id
+  //     from its recipients and, when they were its only recipient, its
+  //     title, body, data and tags, in the notification and in its
+  //     outbox message (published or not).
+  // Notifications keep their ids, statuses and types; deliveries keep their
+  // recipient id (which names no one once the user is gone) so counts and
+  // histories stay whole. kNotFound (nothing changed) when the user is
+  // absent or another tenant's — so a second erase is kNotFound.
+  virtual absl::StatusOr<UserErasure> EraseUser(absl::string_view tenant_id,
+                                                absl::string_view user_id, absl::Time at) = 0;
 
   // --- Capabilities ----------------------------------------------------------
   // A TaskQueue kept in this store's database (`sql://`), sharing its

@@ -216,6 +216,24 @@ class StoreWrapper : public Store {
     return target_->DeliveryLatencyHistogram(tenant_id, window, channel);
   }
   int ConcurrentCommitLimit() const override { return target_->ConcurrentCommitLimit(); }
+  // --- Audit ---
+  absl::Status AppendAuditRecord(const AuditRecord& record) override {
+    return target_->AppendAuditRecord(record);
+  }
+  absl::StatusOr<Page<AuditRecord>> ListAuditRecords(absl::string_view tenant_id,
+                                                     const AuditFilter& filter,
+                                                     const PageRequest& page) override {
+    return target_->ListAuditRecords(tenant_id, filter, page);
+  }
+  // --- Privacy (GDPR) ---
+  absl::StatusOr<UserDataExport> ExportUserData(absl::string_view tenant_id,
+                                                absl::string_view user_id) override {
+    return target_->ExportUserData(tenant_id, user_id);
+  }
+  absl::StatusOr<UserErasure> EraseUser(absl::string_view tenant_id, absl::string_view user_id,
+                                        absl::Time at) override {
+    return target_->EraseUser(tenant_id, user_id, at);
+  }
   absl::Status Ping() override { return target_->Ping(); }
 
  private:

@@ -56,9 +56,11 @@ absl::StatusOr<std::unique_ptr<RouterApp>> RouterApp::Start(AppOptions options) 
   }
   app->auth_ = std::make_unique<ApiKeyAuthenticator>(&app->engine_->store());
   http::Router router;
+  AdminAppOptions admin_options = options.admin;
+  admin_options.login_kv = &app->engine_->kv();  // failed-login limits share the daemon's Kv
   ALERTHUB_ASSIGN_OR_RETURN(app->admin_,
                             AdminApp::Start(&app->engine_->store(), app->auth_.get(),
-                                            options.admin, router, &app->engine_->clock()));
+                                            admin_options, router, &app->engine_->clock()));
   app->registry_ = std::make_unique<metrics::Registry>();
   app->service_ = std::make_unique<RouterService>(app->engine_.get(), &app->admin_->authenticator(),
                                                   app->registry_.get(), options.service);
@@ -99,8 +101,10 @@ void RouterApp::StartRules(http::Router& router) {
       std::make_unique<RateLimiter>(&engine_->kv(), options_.engine.pipeline.rate_limit);
   rules_service_ =
       std::make_unique<RulesService>(routing_.get(), &admin_->authenticator(), rules_limiter_.get(),
-                                     &admin_->sessions());
+                                     &admin_->sessions(), /*store=*/store);  // + GDPR routes
   rules_service_->Register(router);
+  // gRPC UserService and RuleService share the catalog (and its resolver).
+  admin_->ServeRouting(routing_.get());
 }
 
 absl::Status RouterApp::StartDelivery(http::Router& router) {

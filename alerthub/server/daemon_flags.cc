@@ -73,6 +73,17 @@ ABSL_FLAG(std::string, jwt_issuer, "alerthub", "The `iss` of JWT access tokens."
 ABSL_FLAG(std::string, jwt_audience, "alerthub-api", "The `aud` of JWT access tokens.");
 ABSL_FLAG(int, refresh_token_ttl_days, 30,
           "Lifetime of each login refresh token from its issue; every refresh rotates it.");
+// --- Failed-login limits (AuthSessions, docs/configuration.md) ---
+ABSL_FLAG(int, login_failures_per_account, 5,
+          "Failed logins allowed per account (tenant + e-mail) within --login_failure_window_s "
+          "before further attempts get 429; 0: no per-account limit.");
+ABSL_FLAG(int, login_failures_per_address, 50,
+          "Failed logins allowed per client IP address within --login_failure_window_s; 0: no "
+          "per-address limit.");
+ABSL_FLAG(int, login_failure_window_s, 900,
+          "The window of the failed-login limits: a token bucket of the allowed failures that "
+          "refills fully over this many seconds.");
+// --- end failed-login limits ---
 ABSL_FLAG(int, delivery_workers, 4, "Concurrent sends per channel.");
 ABSL_FLAG(std::string, slack_api_url, "https://slack.com/api",
           "Slack Web API base URL (chat.postMessage).");
@@ -146,6 +157,25 @@ absl::StatusOr<AppOptions> ParseDaemonFlags(int argc, char** argv, absl::string_
     return absl::InvalidArgumentError("--refresh_token_ttl_days must be 1-365");
   }
   o.admin.refresh_token_ttl = absl::Hours(24 * refresh_days);
+  // --- Failed-login limits ---
+  {
+    const int per_account = absl::GetFlag(FLAGS_login_failures_per_account);
+    const int per_address = absl::GetFlag(FLAGS_login_failures_per_address);
+    const int window_s = absl::GetFlag(FLAGS_login_failure_window_s);
+    if (per_account < 0 || per_address < 0) {
+      return absl::InvalidArgumentError(
+          "--login_failures_per_account and --login_failures_per_address must be >= 0");
+    }
+    if (window_s < 1 || window_s > 86400) {
+      return absl::InvalidArgumentError("--login_failure_window_s must be 1-86400");
+    }
+    // A count of 0 is a bucket of burst 0: that limit is off.
+    o.admin.login_limits.per_account = {static_cast<double>(per_account) / window_s,
+                                        static_cast<double>(per_account)};
+    o.admin.login_limits.per_address = {static_cast<double>(per_address) / window_s,
+                                        static_cast<double>(per_address)};
+    o.admin.login_limits.fail_open = rl.fail_open;
+  }
 
   DeliveryAppOptions& d = o.delivery;
   d.enabled = absl::GetFlag(FLAGS_deliver);

@@ -12,6 +12,7 @@
 #include "alerthub/common/status.h"
 #include "alerthub/common/uuid.h"
 #include "alerthub/model/delivery.h"
+#include "alerthub/ports/audit.h"
 #include "alerthub/server/rest_util.h"
 #include "alerthub/server/status_http.h"
 
@@ -85,8 +86,11 @@ void IntegrationsService::CreateIntegration(Request req, ResponseWriter writer) 
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   JsonBody body = ParseJsonBody(req);
   if (body.problem.has_value()) return std::move(writer).Send(*std::move(body.problem));
+  AuditScope audit(&catalog_->store(), &catalog_->clock(), RestAuditActor(req, *who), "integration.create");
   absl::StatusOr<CreatedIntegration> c = catalog_->CreateIntegration(who->tenant_id, body.json);
-  if (!c.ok()) return std::move(writer).Send(ProblemFromStatus(c.status()));
+  if (absl::Status s = audit.Finish(c.status()); !s.ok()) {
+    return std::move(writer).Send(ProblemFromStatus(s));
+  }
   nlohmann::json shown = Shown(c->integration);
   // The generated signing secret, this once.
   if (!c->generated_secret.empty()) shown["config"]["secret"] = c->generated_secret;
@@ -125,8 +129,11 @@ void IntegrationsService::PatchIntegration(Request req, ResponseWriter writer) {
   if (!id.has_value()) return std::move(writer).Send(NotFound("integration", req.path_params["id"]));
   JsonBody body = ParseJsonBody(req);
   if (body.problem.has_value()) return std::move(writer).Send(*std::move(body.problem));
+  AuditScope audit(&catalog_->store(), &catalog_->clock(), RestAuditActor(req, *who), "integration.update", *id);
   absl::StatusOr<Integration> i = catalog_->PatchIntegration(who->tenant_id, *id, body.json);
-  if (!i.ok()) return std::move(writer).Send(LookupProblem(i.status(), "integration", *id));
+  if (absl::Status s = audit.Finish(i.status()); !s.ok()) {
+    return std::move(writer).Send(LookupProblem(s, "integration", *id));
+  }
   std::move(writer).Send(JsonResponse(200, Shown(*i)));
 }
 
@@ -135,7 +142,8 @@ void IntegrationsService::DeleteIntegration(Request req, ResponseWriter writer) 
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   std::optional<std::string> id = PathId(req);
   if (!id.has_value()) return std::move(writer).Send(NotFound("integration", req.path_params["id"]));
-  absl::Status s = catalog_->DeleteIntegration(who->tenant_id, *id);
+  AuditScope audit(&catalog_->store(), &catalog_->clock(), RestAuditActor(req, *who), "integration.delete", *id);
+  absl::Status s = audit.Finish(catalog_->DeleteIntegration(who->tenant_id, *id));
   if (!s.ok()) return std::move(writer).Send(LookupProblem(s, "integration", *id));
   std::move(writer).Send(NoContent());
 }
@@ -157,8 +165,11 @@ void IntegrationsService::CreateTemplate(Request req, ResponseWriter writer) {
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   JsonBody body = ParseJsonBody(req);
   if (body.problem.has_value()) return std::move(writer).Send(*std::move(body.problem));
+  AuditScope audit(&catalog_->store(), &catalog_->clock(), RestAuditActor(req, *who), "template.create");
   absl::StatusOr<Template> t = catalog_->CreateTemplate(who->tenant_id, body.json);
-  if (!t.ok()) return std::move(writer).Send(ProblemFromStatus(t.status()));
+  if (absl::Status s = audit.Finish(t.status()); !s.ok()) {
+    return std::move(writer).Send(ProblemFromStatus(s));
+  }
   Response res = JsonResponse(201, TemplateToJson(*t));
   res.headers.emplace_back("Location", absl::StrCat("/api/v1/templates/", t->id));
   std::move(writer).Send(std::move(res));
@@ -191,8 +202,11 @@ void IntegrationsService::PatchTemplate(Request req, ResponseWriter writer) {
   if (!id.has_value()) return std::move(writer).Send(NotFound("template", req.path_params["id"]));
   JsonBody body = ParseJsonBody(req);
   if (body.problem.has_value()) return std::move(writer).Send(*std::move(body.problem));
+  AuditScope audit(&catalog_->store(), &catalog_->clock(), RestAuditActor(req, *who), "template.update", *id);
   absl::StatusOr<Template> t = catalog_->PatchTemplate(who->tenant_id, *id, body.json);
-  if (!t.ok()) return std::move(writer).Send(LookupProblem(t.status(), "template", *id));
+  if (absl::Status s = audit.Finish(t.status()); !s.ok()) {
+    return std::move(writer).Send(LookupProblem(s, "template", *id));
+  }
   std::move(writer).Send(JsonResponse(200, TemplateToJson(*t)));
 }
 
@@ -201,7 +215,8 @@ void IntegrationsService::DeleteTemplate(Request req, ResponseWriter writer) {
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   std::optional<std::string> id = PathId(req);
   if (!id.has_value()) return std::move(writer).Send(NotFound("template", req.path_params["id"]));
-  absl::Status s = catalog_->DeleteTemplate(who->tenant_id, *id);
+  AuditScope audit(&catalog_->store(), &catalog_->clock(), RestAuditActor(req, *who), "template.delete", *id);
+  absl::Status s = audit.Finish(catalog_->DeleteTemplate(who->tenant_id, *id));
   if (!s.ok()) return std::move(writer).Send(LookupProblem(s, "template", *id));
   std::move(writer).Send(NoContent());
 }
@@ -235,8 +250,11 @@ void IntegrationsService::ReplayDelivery(Request req, ResponseWriter writer) {
   if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
   std::optional<std::string> id = PathId(req);
   if (!id.has_value()) return std::move(writer).Send(NotFound("delivery", req.path_params["id"]));
+  AuditScope audit(&catalog_->store(), &catalog_->clock(), RestAuditActor(req, *who), "delivery.replay", *id);
   absl::StatusOr<Delivery> d = dispatcher_->Replay(who->tenant_id, *id);
-  if (!d.ok()) return std::move(writer).Send(LookupProblem(d.status(), "delivery", *id));
+  if (absl::Status s = audit.Finish(d.status()); !s.ok()) {
+    return std::move(writer).Send(LookupProblem(s, "delivery", *id));
+  }
   std::move(writer).Send(JsonResponse(202, DeliveryToJson(*d)));
 }
 

@@ -22,8 +22,24 @@ absl::StatusOr<Principal> AuthenticateRequest(const RequestAuthenticator& auth,
       Principal who,
       auth.Authenticate(req.Header("X-API-Key"), req.Header("Authorization"),
                         allow_query_key ? req.QueryParam("api_key") : std::nullopt));
+  who.request_id = req.request_id;
   ALERTHUB_RETURN_IF_ERROR(Authorize(who, permission));
   return who;
+}
+
+absl::StatusOr<Principal> AuthenticateCaller(const RequestAuthenticator& auth,
+                                             const Request& req) {
+  ALERTHUB_ASSIGN_OR_RETURN(
+      Principal who,
+      auth.Authenticate(req.Header("X-API-Key"), req.Header("Authorization"), std::nullopt));
+  who.request_id = req.request_id;
+  return who;
+}
+
+AuditActor RestAuditActor(const Request& req, const Principal& who) {
+  AuditActor actor = AuditActorOf(who);
+  actor.request_id = req.request_id;
+  return actor;
 }
 
 Response NoContent() {

@@ -39,6 +39,15 @@ absl::StatusOr<Principal> AuthenticateRequest(const RequestAuthenticator& auth,
                                               const http::Request& req, Permission permission,
                                               bool allow_query_key = false);
 
+// The caller of `req`, whatever their role (the admin operations check
+// roles themselves); kUnauthenticated otherwise. Like AuthenticateRequest,
+// the principal carries the request's id for audit records.
+absl::StatusOr<Principal> AuthenticateCaller(const RequestAuthenticator& auth,
+                                             const http::Request& req);
+
+// Who acts in `req`, for an AuditScope (ports/audit.h).
+AuditActor RestAuditActor(const http::Request& req, const Principal& who);
+
 // The path's {id}, lowercased; nullopt when it cannot be an id (then the
 // object does not exist).
 std::optional<std::string> PathId(const http::Request& req);

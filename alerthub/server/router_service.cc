@@ -17,6 +17,7 @@
 #include "alerthub/model/event.h"
 #include "alerthub/model/notification.h"
 #include "alerthub/pipeline/realtime.h"
+#include "alerthub/ports/audit.h"
 #include "alerthub/server/http/http_server.h"
 #include "alerthub/server/http/problem.h"
 #include "alerthub/server/rest_util.h"
@@ -449,9 +450,14 @@ void RouterService::Cancel(Request req, ResponseWriter writer) {
   SubmitContext ctx;
   ctx.tenant_id = who->tenant_id;
   ctx.traceparent = req.traceparent;
-  absl::StatusOr<Notification> n = IsUuid(id)
-      ? engine_->pipeline().Cancel(ctx, id)
-      : absl::StatusOr<Notification>(absl::NotFoundError(""));
+  absl::StatusOr<Notification> n = absl::NotFoundError("");
+  if (IsUuid(id)) {
+    n = RunAudited(&engine_->store(), &engine_->clock(), RestAuditActor(req, *who),
+                   "notification.cancel", id, [&] {
+                     AuditScope::Describe("", nullptr, {{"status", "cancelled"}});
+                     return engine_->pipeline().Cancel(ctx, id);
+                   });
+  }
   if (!n.ok()) return std::move(writer).Send(NotificationProblem(n.status(), id));
   std::move(writer).Send(JsonResponse(200, NotificationToJson(*n)));
 }

@@ -9,6 +9,7 @@
 #include "alerthub/model/notification.h"
 #include "alerthub/model/rule.h"
 #include "alerthub/model/user.h"
+#include "alerthub/ports/audit.h"
 #include "alerthub/server/rest_util.h"
 #include "alerthub/server/status_http.h"
 
@@ -86,6 +87,11 @@ void RulesService::Register(http::Router& router) {
   add("DELETE", "/api/v1/users/{id}", &RulesService::DeleteUser);
   add("GET", "/api/v1/users/{id}/preferences", &RulesService::GetPreferences);
   add("PUT", "/api/v1/users/{id}/preferences", &RulesService::SetPreferences);
+  // --- Privacy (GDPR) ---
+  if (store_ != nullptr) {
+    add("GET", "/api/v1/users/{id}/export", &RulesService::ExportUser);
+    add("POST", "/api/v1/users/{id}/erase", &RulesService::EraseUser);
+  }
 }
 
 namespace {
@@ -98,6 +104,15 @@ struct Call {
 };
 
 enum class Body { kNone, kJson };
+
+// Runs `change` (a mutation of the call's object) inside an AuditScope for
+// `action` (ports/audit.h); returns its result.
+template <typename Change>
+auto Audited(RoutingCatalog& catalog, const Request& req, const Call& call,
+             absl::string_view action, Change change) -> decltype(change()) {
+  return RunAudited(&catalog.store(), &catalog.clock(), RestAuditActor(req, call.who), action,
+                    call.id, std::move(change));
+}
 
 // Authenticates and rate-limits `req`, reads the path's {id} when `what`
 // names the object kind, and the JSON body when `body` asks for one.
@@ -142,7 +157,9 @@ std::optional<Call> Begin(const Request& req, ResponseWriter& writer, AdmitFn ad
 
 void RulesService::CreateRule(Request req, ResponseWriter writer) {
   ALERTHUB_BEGIN_(kRulesEndpoint, kManageRules, "", Body::kJson);
-  ReplyCreated(std::move(writer), catalog_->CreateRule(call->who.tenant_id, call->body),
+  ReplyCreated(std::move(writer), Audited(*catalog_, req, *call, "rule.create", [&] {
+                 return catalog_->CreateRule(call->who.tenant_id, call->body);
+               }),
                "/api/v1/rules", RuleToJson);
 }
 
@@ -167,19 +184,25 @@ void RulesService::GetRule(Request req, ResponseWriter writer) {
 
 void RulesService::ReplaceRule(Request req, ResponseWriter writer) {
   ALERTHUB_BEGIN_(kRulesEndpoint, kManageRules, "rule", Body::kJson);
-  Reply(std::move(writer), catalog_->ReplaceRule(call->who.tenant_id, call->id, call->body),
+  Reply(std::move(writer), Audited(*catalog_, req, *call, "rule.update", [&] {
+          return catalog_->ReplaceRule(call->who.tenant_id, call->id, call->body);
+        }),
         200, RuleToJson);
 }
 
 void RulesService::PatchRule(Request req, ResponseWriter writer) {
   ALERTHUB_BEGIN_(kRulesEndpoint, kManageRules, "rule", Body::kJson);
-  Reply(std::move(writer), catalog_->PatchRule(call->who.tenant_id, call->id, call->body), 200,
-        RuleToJson);
+  Reply(std::move(writer), Audited(*catalog_, req, *call, "rule.update", [&] {
+          return catalog_->PatchRule(call->who.tenant_id, call->id, call->body);
+        }),
+        200, RuleToJson);
 }
 
 void RulesService::DeleteRule(Request req, ResponseWriter writer) {
   ALERTHUB_BEGIN_(kRulesEndpoint, kManageRules, "rule", Body::kNone);
-  ReplyDeleted(std::move(writer), catalog_->DeleteRule(call->who.tenant_id, call->id));
+  ReplyDeleted(std::move(writer), Audited(*catalog_, req, *call, "rule.delete", [&] {
+                 return catalog_->DeleteRule(call->who.tenant_id, call->id);
+               }));
 }
 
 void RulesService::EvaluateRules(Request req, ResponseWriter writer) {
@@ -226,6 +249,23 @@ absl::Status CheckPasswordFor(const Principal& who, const nlohmann::json& body,
   return InvalidArgumentWithFields("invalid user", std::move(errors));
 }
 
+// Nobody gives a user a role above their own (AuthorizeGrant). A body
+// that does not parse passes: the catalog reports its errors.
+absl::Status CheckRoleGrant(const Principal& who, const nlohmann::json& body) {
+  absl::StatusOr<User> user = UserFromRequestJson(body);
+  if (!user.ok()) return absl::OkStatus();
+  return AuthorizeGrant(who, user->role);
+}
+
+// Nobody changes or deletes a user who outranks them: `id`'s stored role
+// is checked as a grant. kNotFound when absent or another tenant's.
+absl::Status CheckOutranks(RoutingCatalog& catalog, const Principal& who,
+                           absl::string_view id) {
+  absl::StatusOr<User> current = catalog.GetUser(who.tenant_id, id);
+  if (!current.ok()) return current.status();
+  return AuthorizeGrant(who, current->role);
+}
+
 }  // namespace
 
 void RulesService::CreateUser(Request req, ResponseWriter writer) {
@@ -237,12 +277,18 @@ void RulesService::CreateUser(Request req, ResponseWriter writer) {
     }
   }
   if (!password.ok()) return std::move(writer).Send(ProblemFromStatus(password.status()));
-  absl::StatusOr<User> created = catalog_->CreateUser(call->who.tenant_id, call->body);
-  if (created.ok() && password->has_value()) {
-    if (absl::Status s = sessions_->SetPassword(call->who, created->id, **password); !s.ok()) {
-      created = s;
-    }
+  if (absl::Status s = CheckRoleGrant(call->who, call->body); !s.ok()) {
+    return std::move(writer).Send(ProblemFromStatus(s));
   }
+  absl::StatusOr<User> created = Audited(*catalog_, req, *call, "user.create", [&] {
+    absl::StatusOr<User> user = catalog_->CreateUser(call->who.tenant_id, call->body);
+    if (user.ok() && password->has_value()) {
+      if (absl::Status s = sessions_->SetPassword(call->who, user->id, **password); !s.ok()) {
+        user = s;
+      }
+    }
+    return user;
+  });
   ReplyCreated(std::move(writer), created, "/api/v1/users", UserToJson);
 }
 
@@ -269,27 +315,29 @@ void RulesService::ReplaceUser(Request req, ResponseWriter writer) {
     }
   }
   if (!password.ok()) return std::move(writer).Send(ProblemFromStatus(password.status()));
-  absl::StatusOr<User> current = password->has_value()
-                                     ? catalog_->GetUser(call->who.tenant_id, call->id)
-                                     : absl::StatusOr<User>(User{});
-  if (current.ok() && password->has_value()) {
-    absl::Status s = AuthorizeGrant(call->who, current->role);
-    if (!s.ok()) current = s;
-  }
-  if (!current.ok()) return std::move(writer).Send(ProblemFromStatus(current.status()));
-  absl::StatusOr<User> replaced =
-      catalog_->ReplaceUser(call->who.tenant_id, call->id, call->body);
-  if (replaced.ok() && password->has_value()) {
-    if (absl::Status s = sessions_->SetPassword(call->who, replaced->id, **password); !s.ok()) {
-      replaced = s;
+  absl::Status granted = CheckOutranks(*catalog_, call->who, call->id);
+  if (granted.ok()) granted = CheckRoleGrant(call->who, call->body);
+  if (!granted.ok()) return std::move(writer).Send(LookupProblem(granted, "user", call->id));
+  absl::StatusOr<User> replaced = Audited(*catalog_, req, *call, "user.update", [&] {
+    absl::StatusOr<User> user = catalog_->ReplaceUser(call->who.tenant_id, call->id, call->body);
+    if (user.ok() && password->has_value()) {
+      if (absl::Status s = sessions_->SetPassword(call->who, user->id, **password); !s.ok()) {
+        user = s;
+      }
     }
-  }
+    return user;
+  });
   Reply(std::move(writer), replaced, 200, UserToJson);
 }
 
 void RulesService::DeleteUser(Request req, ResponseWriter writer) {
   ALERTHUB_BEGIN_(kUsersEndpoint, kManageUsers, "user", Body::kNone);
-  ReplyDeleted(std::move(writer), catalog_->DeleteUser(call->who.tenant_id, call->id));
+  if (absl::Status s = CheckOutranks(*catalog_, call->who, call->id); !s.ok()) {
+    return std::move(writer).Send(LookupProblem(s, "user", call->id));
+  }
+  ReplyDeleted(std::move(writer), Audited(*catalog_, req, *call, "user.delete", [&] {
+                 return catalog_->DeleteUser(call->who.tenant_id, call->id);
+               }));
 }
 
 void RulesService::GetPreferences(Request req, ResponseWriter writer) {
@@ -300,8 +348,35 @@ void RulesService::GetPreferences(Request req, ResponseWriter writer) {
 
 void RulesService::SetPreferences(Request req, ResponseWriter writer) {
   ALERTHUB_BEGIN_(kUsersEndpoint, kManageUsers, "user", Body::kJson);
-  Reply(std::move(writer), catalog_->SetPreferences(call->who.tenant_id, call->id, call->body),
+  if (absl::Status s = CheckOutranks(*catalog_, call->who, call->id); !s.ok()) {
+    return std::move(writer).Send(LookupProblem(s, "user", call->id));
+  }
+  Reply(std::move(writer), Audited(*catalog_, req, *call, "preferences.update", [&] {
+          return catalog_->SetPreferences(call->who.tenant_id, call->id, call->body);
+        }),
         200, PreferencesToJson);
+}
+
+// --- Privacy (GDPR) --------------------------------------------------------------------
+// Owners only (kManageTenant); another tenant's id is a 404. Each is one
+// audited operation: the export's record is appended when it succeeds, the
+// erasure's commits in the erasing transaction.
+
+void RulesService::ExportUser(Request req, ResponseWriter writer) {
+  ALERTHUB_BEGIN_(kUsersEndpoint, kManageTenant, "user", Body::kNone);
+  AuditScope audit(store_, &catalog_->clock(), RestAuditActor(req, call->who), "user.export",
+                   call->id);
+  absl::StatusOr<nlohmann::json> doc = privacy_.Export(call->who, call->id);
+  absl::Status s = audit.Finish(doc.status());
+  if (!s.ok()) return std::move(writer).Send(ProblemFromStatus(s));
+  std::move(writer).Send(JsonResponse(200, *doc));
+}
+
+void RulesService::EraseUser(Request req, ResponseWriter writer) {
+  ALERTHUB_BEGIN_(kUsersEndpoint, kManageTenant, "user", Body::kNone);
+  AuditScope audit(store_, &catalog_->clock(), RestAuditActor(req, call->who), "user.erase",
+                   call->id);
+  ReplyDeleted(std::move(writer), audit.Finish(privacy_.Erase(call->who, call->id)));
 }
 
 #undef ALERTHUB_BEGIN_

@@ -7,6 +7,8 @@
 //   POST/GET           /api/v1/users                 create; list (cursor, limit)
 //   GET/PUT/DELETE     /api/v1/users/{id}
 //   GET/PUT            /api/v1/users/{id}/preferences
+//   GET                /api/v1/users/{id}/export     GDPR: everything about the user (owners)
+//   POST               /api/v1/users/{id}/erase      GDPR: erase the user (owners), 204
 //
 // Tenant-scoped by the caller's API key (another tenant's id is a 404);
 // every request takes a token from the tenant's rate limit and from the
@@ -26,6 +28,7 @@
 
 #include "absl/status/statusor.h"
 #include "alerthub/admin/auth_sessions.h"
+#include "alerthub/admin/user_privacy.h"
 #include "alerthub/auth/credentials.h"
 #include "alerthub/auth/rbac.h"
 #include "alerthub/auth/principal.h"
@@ -39,9 +42,16 @@ class RulesService {
  public:
   // Every pointer must outlive the service; `limiter` may be null (no
   // limits), `sessions` too (a "password" in a user body is then refused).
+  // `store` is the catalog's, for the GDPR routes and their audit records;
+  // without it they are not registered.
   RulesService(RoutingCatalog* catalog, const RequestAuthenticator* auth, RateLimiter* limiter,
-               AuthSessions* sessions = nullptr)
-      : catalog_(catalog), auth_(auth), limiter_(limiter), sessions_(sessions) {}
+               AuthSessions* sessions = nullptr, Store* store = nullptr)
+      : catalog_(catalog),
+        auth_(auth),
+        limiter_(limiter),
+        sessions_(sessions),
+        store_(store),
+        privacy_(store, &catalog->clock()) {}
 
   void Register(http::Router& router);
 
@@ -64,11 +74,16 @@ class RulesService {
   void DeleteUser(http::Request req, http::ResponseWriter writer);
   void GetPreferences(http::Request req, http::ResponseWriter writer);
   void SetPreferences(http::Request req, http::ResponseWriter writer);
+  // --- Privacy (GDPR) ---
+  void ExportUser(http::Request req, http::ResponseWriter writer);
+  void EraseUser(http::Request req, http::ResponseWriter writer);
 
   RoutingCatalog* const catalog_;
   const RequestAuthenticator* const auth_;
   RateLimiter* const limiter_;
   AuthSessions* const sessions_;
+  Store* const store_;        // --- Privacy (GDPR) ---
+  UserPrivacy privacy_;       // used only when store_ is set
 };
 
 }  // namespace alerthub::server

@@ -19,11 +19,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "alerthub/adapters/postgres/internal/audit_log.h"
 #include "alerthub/adapters/postgres/internal/connection.h"
 #include "alerthub/adapters/postgres/internal/database.h"
 #include "alerthub/adapters/postgres/internal/task_queue.h"
 #include "alerthub/adapters/postgres/postgres_store_analytics.h"
 #include "alerthub/adapters/postgres/postgres_store_auth.h"
+#include "alerthub/adapters/postgres/postgres_store_privacy.h"
 #include "alerthub/adapters/postgres/postgres_store_tenants.h"
 #include "alerthub/common/status.h"
 #include "alerthub/common/uuid.h"
@@ -549,7 +551,16 @@ absl::StatusOr<DigestClaim> ClaimDigestIn(Connection& c, absl::string_view tenan
 class PostgresStoreImpl final : public PostgresStore {
  public:
   explicit PostgresStoreImpl(std::shared_ptr<Database> db)
-      : db_(std::move(db)), auth_(db_, &UserFromDoc), tenants_(db_, &TenantFromRow) {}
+      : db_(std::move(db)),
+        auth_(db_, &UserFromDoc),
+        tenants_(db_, &TenantFromRow),
+        audit_(db_),
+        privacy_(db_, {.user = &UserFromDoc,
+                       .preferences = &PreferencesFromDoc,
+                       .event = &EventFromDoc,
+                       .notification = &NotificationFromRow,
+                       .delivery = &DeliveryOnly,
+                       .delivery_columns = kDeliveryColumns}) {}
 
   // --- Tenants and API keys ---
 
@@ -1681,6 +1692,26 @@ class PostgresStoreImpl final : public PostgresStore {
     return postgres_internal::NewPostgresTaskQueue(db_);
   }
 
+  // --- Privacy (GDPR) --- (postgres_store_privacy.cc)
+  absl::StatusOr<UserDataExport> ExportUserData(absl::string_view tenant_id,
+                                                absl::string_view user_id) override {
+    return privacy_.ExportUserData(tenant_id, user_id);
+  }
+  absl::StatusOr<UserErasure> EraseUser(absl::string_view tenant_id, absl::string_view user_id,
+                                        absl::Time at) override {
+    return privacy_.EraseUser(tenant_id, user_id, at);
+  }
+
+  // --- Audit --- (internal/audit_log.cc; Database::Write inserts scope records)
+  absl::Status AppendAuditRecord(const AuditRecord& record) override {
+    return audit_.AppendAuditRecord(record);
+  }
+  absl::StatusOr<Page<AuditRecord>> ListAuditRecords(absl::string_view tenant_id,
+                                                     const AuditFilter& filter,
+                                                     const PageRequest& page) override {
+    return audit_.ListAuditRecords(tenant_id, filter, page);
+  }
+
   // --- Tenant administration --- (postgres_store_tenants.cc)
   absl::StatusOr<Page<Tenant>> ListTenants(const PageRequest& page) override {
     return tenants_.ListTenants(page);
@@ -1830,6 +1861,8 @@ class PostgresStoreImpl final : public PostgresStore {
   const std::shared_ptr<Database> db_;
   postgres_internal::PostgresAuthTables auth_;  // --- Auth sessions ---
   postgres_internal::PostgresTenantTables tenants_;  // --- Tenant administration ---
+  postgres_internal::AuditLog audit_;  // --- Audit ---
+  postgres_internal::PostgresPrivacyTables privacy_;  // --- Privacy (GDPR) ---
 };
 
 // --- URL parsing ---------------------------------------------------------------------------

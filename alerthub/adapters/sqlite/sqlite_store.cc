@@ -17,7 +17,9 @@
 #include "alerthub/adapters/sqlite/internal/database.h"
 #include "alerthub/adapters/sqlite/internal/delivery_tables.h"
 #include "alerthub/adapters/sqlite/internal/analytics_queries.h"
+#include "alerthub/adapters/sqlite/internal/audit_table.h"
 #include "alerthub/adapters/sqlite/internal/auth_tables.h"
+#include "alerthub/adapters/sqlite/internal/privacy_tables.h"
 #include "alerthub/adapters/sqlite/internal/rule_user_tables.h"
 #include "alerthub/adapters/sqlite/internal/schema.h"
 #include "alerthub/adapters/sqlite/internal/task_queue.h"
@@ -239,7 +241,8 @@ ApiKey ApiKeyFromRow(const Statement& s) {
 class SqliteStoreImpl final : public SqliteStore {
  public:
   explicit SqliteStoreImpl(std::shared_ptr<Database> db)
-      : db_(db), tables_(db), rules_(db), auth_(db), tenants_(std::move(db)) {}
+      : db_(db), tables_(db), rules_(db), auth_(db), tenants_(db), audit_(db),
+        privacy_(std::move(db)) {}
 
   absl::Status CreateTenant(const Tenant& tenant) override {
     std::string settings;
@@ -635,6 +638,26 @@ class SqliteStoreImpl final : public SqliteStore {
     return tenants_.DeleteTenant(id, at);
   }
 
+  // --- Audit --- (internal/audit_table.cc; Database::Write inserts scope records)
+  absl::Status AppendAuditRecord(const AuditRecord& record) override {
+    return audit_.AppendAuditRecord(record);
+  }
+  absl::StatusOr<Page<AuditRecord>> ListAuditRecords(absl::string_view tenant_id,
+                                                     const AuditFilter& filter,
+                                                     const PageRequest& page) override {
+    return audit_.ListAuditRecords(tenant_id, filter, page);
+  }
+
+  // --- Privacy (GDPR) --- (internal/privacy_tables.cc)
+  absl::StatusOr<UserDataExport> ExportUserData(absl::string_view tenant_id,
+                                                absl::string_view user_id) override {
+    return privacy_.ExportUserData(tenant_id, user_id);
+  }
+  absl::StatusOr<UserErasure> EraseUser(absl::string_view tenant_id, absl::string_view user_id,
+                                        absl::Time at) override {
+    return privacy_.EraseUser(tenant_id, user_id, at);
+  }
+
   // --- Digests ---
   absl::StatusOr<DigestClaim> ClaimDigest(absl::string_view tenant_id,
                                           absl::string_view delivery_id,
@@ -799,6 +822,8 @@ class SqliteStoreImpl final : public SqliteStore {
   sqlite_internal::RuleUserTables rules_;
   sqlite_internal::AuthTables auth_;  // --- Auth sessions ---
   sqlite_internal::TenantTables tenants_;  // --- Tenant administration ---
+  sqlite_internal::AuditTable audit_;      // --- Audit ---
+  sqlite_internal::PrivacyTables privacy_;  // --- Privacy (GDPR) ---
 };
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "alerthub/model/notification.h"
 #include "alerthub/model/rule.h"
 #include "alerthub/ports/kv.h"
+#include "alerthub/testing/unavailable_kv.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 
@@ -54,31 +55,8 @@ inline Notification NotificationForTest(absl::string_view type,
   return n;
 }
 
-// A Kv whose server is down: every call is kUnavailable (an outage cannot be
-// produced with the memory:// adapter).
-class UnavailableKv final : public Kv {
- public:
-  absl::StatusOr<TokenBucketDecision> TakeTokens(absl::string_view, const TokenBucketSpec&,
-                                                 double) override {
-    return Down();
-  }
-  absl::StatusOr<std::optional<std::string>> Get(absl::string_view) override { return Down(); }
-  absl::Status Set(absl::string_view, absl::string_view, absl::Duration) override { return Down(); }
-  absl::StatusOr<std::optional<std::string>> SetIfAbsent(absl::string_view, absl::string_view,
-                                                         absl::Duration) override {
-    return Down();
-  }
-  absl::Status Delete(absl::string_view) override { return Down(); }
-  absl::Status Publish(absl::string_view, absl::string_view) override { return Down(); }
-  absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(absl::string_view,
-                                                          MessageHandler) override {
-    return Down();
-  }
-  absl::Status Ping() override { return Down(); }
-
- private:
-  static absl::Status Down() { return absl::UnavailableError("kv: connection refused"); }
-};
+// A Kv whose server is down (alerthub/testing/unavailable_kv.h).
+using ::alerthub::testing::UnavailableKv;
 
 }  // namespace alerthub::rules_internal
 

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "alerthub/admin/analytics.h"
+#include "alerthub/admin/audit_admin.h"
 #include "alerthub/admin/api_keys_admin.h"
 #include "alerthub/admin/auth_sessions.h"
 #include "alerthub/auth/credentials.h"
@@ -26,8 +27,14 @@
 #include "alerthub/server/grpc/admin_rest.h"
 #include "alerthub/server/grpc/admin_services.h"
 #include "alerthub/server/grpc/analytics_service.h"
+#include "alerthub/server/grpc/audit_service.h"
 #include "alerthub/server/grpc/auth_services.h"
 #include "alerthub/server/grpc/tenant_service.h"
+// UserService and RuleService
+#include "alerthub/admin/user_privacy.h"
+#include "alerthub/delivery/routing_catalog.h"
+#include "alerthub/server/grpc/rule_service.h"
+#include "alerthub/server/grpc/user_service.h"
 #include "alerthub/server/http/router.h"
 
 namespace alerthub::server {
@@ -43,6 +50,11 @@ struct AdminAppOptions {
   JwtKeyFiles jwt;
   // Lifetime of each refresh token from its issue (AuthSessionsOptions).
   absl::Duration refresh_token_ttl = absl::Hours(24 * 30);
+  // --- Failed-login limits (AuthSessionsOptions) ---
+  LoginLimitOptions login_limits = {};
+  // Where their buckets live (the daemon's Kv); must outlive the app.
+  // nullptr: logins are not limited.
+  Kv* login_kv = nullptr;
 };
 
 class AdminApp {
@@ -62,6 +74,11 @@ class AdminApp {
   int grpc_port() const { return grpc_ != nullptr ? grpc_->port() : 0; }
   // Stops the gRPC server, waiting up to `grace` for running calls.
   void Shutdown(absl::Duration grace);
+  // Serves UserService and RuleService over `routing` (the daemon's, which
+  // must outlive the app; the rules and users REST routes use the same one,
+  // so both see every change at once). Until called, those RPCs answer
+  // UNAVAILABLE.
+  void ServeRouting(RoutingCatalog* routing);
 
  private:
   AdminApp() = default;
@@ -84,6 +101,14 @@ class AdminApp {
   std::unique_ptr<AnalyticsAdmin> analytics_admin_;
   std::unique_ptr<AnalyticsOperations> analytics_operations_;
   std::unique_ptr<AnalyticsGrpcService> analytics_service_;
+  // --- Audit (AuditService, /api/v1/audit) ---
+  std::unique_ptr<AuditAdmin> audit_admin_;
+  std::unique_ptr<AuditOperations> audit_operations_;
+  std::unique_ptr<AuditGrpcService> audit_service_;
+  // --- Users and rules (UserService, RuleService; see ServeRouting) ---
+  std::unique_ptr<UserPrivacy> user_privacy_;
+  std::unique_ptr<UserGrpcService> user_service_;
+  std::unique_ptr<RuleGrpcService> rule_service_;
   std::unique_ptr<GrpcServer> grpc_;
 };
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "alerthub/common/status.h"
 #include "alerthub/server/grpc/rest_proto.h"
+#include "alerthub/server/rest_util.h"
 #include "alerthub/server/status_http.h"
 
 namespace alerthub::server {
@@ -19,7 +20,7 @@ using http::Response;
 using http::ResponseWriter;
 
 absl::StatusOr<Principal> Caller(const RequestAuthenticator& auth, const Request& req) {
-  return auth.Authenticate(req.Header("X-API-Key"), req.Header("Authorization"), std::nullopt);
+  return AuthenticateCaller(auth, req);
 }
 
 }  // namespace
@@ -64,9 +65,11 @@ void ServeAuth(const Request& req, ResponseWriter writer, Op op) {
 void AdminRest::Register(http::Router& router) {
   if (auth_ != nullptr) {
     router.Add("POST", "/api/v1/auth/login", [this](Request req, ResponseWriter writer) {
+      // The peer's address counts failed logins (AuthSessions::Login).
       ServeAuth<pb::LoginRequest, pb::TokenResponse>(
-          req, std::move(writer),
-          [this](const auto& in, auto* out) { return auth_->Login(in, out); });
+          req, std::move(writer), [this, &req](const auto& in, auto* out) {
+            return auth_->Login(in, out, req.remote_address);
+          });
     });
     router.Add("POST", "/api/v1/auth/refresh", [this](Request req, ResponseWriter writer) {
       ServeAuth<pb::RefreshRequest, pb::TokenResponse>(

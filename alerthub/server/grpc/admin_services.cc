@@ -72,8 +72,12 @@ absl::StatusOr<PageRequest> ToPageRequest(int32_t page_size, const std::string& 
 
 absl::StatusOr<Principal> AuthenticateCall(const RequestAuthenticator& authenticator,
                                            const grpc::ServerContext& context) {
-  return authenticator.Authenticate(Metadata(context, "x-api-key"),
-                                    Metadata(context, "authorization"), std::nullopt);
+  ALERTHUB_ASSIGN_OR_RETURN(Principal who,
+                            authenticator.Authenticate(Metadata(context, "x-api-key"),
+                                                       Metadata(context, "authorization"),
+                                                       std::nullopt));
+  who.request_id = GrpcRequestId(context);
+  return who;
 }
 
 absl::Status ApiKeyOperations::Create(const Principal& who, const pb::CreateApiKeyRequest& request,

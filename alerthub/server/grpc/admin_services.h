@@ -25,7 +25,7 @@
 namespace alerthub::server {
 
 // The caller of a gRPC call, from its `x-api-key` or `authorization`
-// metadata.
+// metadata, with the call's request id (GrpcRequestId) for audit records.
 absl::StatusOr<Principal> AuthenticateCall(const RequestAuthenticator& authenticator,
                                            const grpc::ServerContext& context);
 

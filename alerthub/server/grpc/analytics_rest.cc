@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -22,15 +23,31 @@ using google::protobuf::util::TimeUtil;
 using http::Request;
 using http::ResponseWriter;
 
-// The range from ?start=&end=[&bucket=]; absent parameters stay unset (the
-// operations report them as required). Unparsable ones are field errors, as
-// are parameters other than the range's and `extra` (the route's filter).
-absl::Status RangeFromQuery(const Request& req, bool bucketed, const char* extra,
-                            pb::TimeRange* range) {
+// Authenticates, runs `op(who, request, &response)` and answers 200 with
+// the response, or problem+json: bad query parameters are 400.
+template <typename Resp, typename Req, typename Op>
+void Serve(const RequestAuthenticator& authenticator, const Request& req,
+           ResponseWriter writer, const absl::Status& parsed, const Req& request, Op op) {
+  absl::StatusOr<Principal> who =
+      AuthenticateRequest(authenticator, req, Permission::kReadAnalytics);
+  if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
+  if (!parsed.ok()) return std::move(writer).Send(QueryProblem(parsed));
+  Resp response;
+  const absl::Status s = op(*who, request, &response);
+  if (absl::IsInvalidArgument(s)) return std::move(writer).Send(QueryProblem(s));
+  if (!s.ok()) return std::move(writer).Send(ProblemFromStatus(s));
+  std::move(writer).Send(ProtoJsonResponse(200, response));
+}
+
+}  // namespace
+
+absl::Status TimeRangeFromQuery(const Request& req, bool bucketed,
+                                std::initializer_list<absl::string_view> extra,
+                                pb::TimeRange* range) {
   std::vector<FieldError> errors;
   for (const auto& [name, value] : req.query) {
     const bool known = name == "start" || name == "end" || (bucketed && name == "bucket") ||
-                       (extra != nullptr && name == extra);
+                       std::find(extra.begin(), extra.end(), name) != extra.end();
     if (!known) errors.push_back({name, "unknown query parameter"});
   }
   // Parameter `param` as a Timestamp; nullopt when absent or bad (an error).
@@ -62,30 +79,12 @@ absl::Status RangeFromQuery(const Request& req, bool bucketed, const char* extra
   return absl::OkStatus();
 }
 
-// Authenticates, runs `op(who, request, &response)` and answers 200 with
-// the response, or problem+json: bad query parameters are 400.
-template <typename Resp, typename Req, typename Op>
-void Serve(const RequestAuthenticator& authenticator, const Request& req,
-           ResponseWriter writer, const absl::Status& parsed, const Req& request, Op op) {
-  absl::StatusOr<Principal> who =
-      AuthenticateRequest(authenticator, req, Permission::kReadAnalytics);
-  if (!who.ok()) return std::move(writer).Send(ProblemFromStatus(who.status()));
-  if (!parsed.ok()) return std::move(writer).Send(QueryProblem(parsed));
-  Resp response;
-  const absl::Status s = op(*who, request, &response);
-  if (absl::IsInvalidArgument(s)) return std::move(writer).Send(QueryProblem(s));
-  if (!s.ok()) return std::move(writer).Send(ProblemFromStatus(s));
-  std::move(writer).Send(ProtoJsonResponse(200, response));
-}
-
-}  // namespace
-
 void RegisterAnalyticsRoutes(http::Router& router, const RequestAuthenticator* authenticator,
                              AnalyticsOperations* operations) {
   router.Add("GET", "/api/v1/analytics/stats", [=](Request req, ResponseWriter writer) {
     pb::StatsRequest request;
     request.set_type(req.QueryParam("type").value_or(""));
-    const absl::Status parsed = RangeFromQuery(req, true, "type", request.mutable_range());
+    const absl::Status parsed = TimeRangeFromQuery(req, true, {"type"}, request.mutable_range());
     Serve<pb::NotificationStats>(*authenticator, req, std::move(writer), parsed, request,
                                  [=](const Principal& who, const auto& in, auto* out) {
                                    return operations->GetNotificationStats(who, in, out);
@@ -94,7 +93,7 @@ void RegisterAnalyticsRoutes(http::Router& router, const RequestAuthenticator* a
   router.Add("GET", "/api/v1/analytics/metrics", [=](Request req, ResponseWriter writer) {
     pb::MetricsRequest request;
     request.set_channel(req.QueryParam("channel").value_or(""));
-    const absl::Status parsed = RangeFromQuery(req, true, "channel", request.mutable_range());
+    const absl::Status parsed = TimeRangeFromQuery(req, true, {"channel"}, request.mutable_range());
     Serve<pb::DeliveryMetrics>(*authenticator, req, std::move(writer), parsed, request,
                                [=](const Principal& who, const auto& in, auto* out) {
                                  return operations->GetDeliveryMetrics(who, in, out);
@@ -102,7 +101,7 @@ void RegisterAnalyticsRoutes(http::Router& router, const RequestAuthenticator* a
   });
   router.Add("GET", "/api/v1/analytics/channels", [=](Request req, ResponseWriter writer) {
     pb::BreakdownRequest request;
-    const absl::Status parsed = RangeFromQuery(req, false, nullptr, request.mutable_range());
+    const absl::Status parsed = TimeRangeFromQuery(req, false, {}, request.mutable_range());
     Serve<pb::ChannelBreakdown>(*authenticator, req, std::move(writer), parsed, request,
                                 [=](const Principal& who, const auto& in, auto* out) {
                                   return operations->GetChannelBreakdown(who, in, out);

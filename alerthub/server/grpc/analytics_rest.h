@@ -14,11 +14,25 @@
 #ifndef ALERTHUB_SERVER_GRPC_ANALYTICS_REST_H_
 #define ALERTHUB_SERVER_GRPC_ANALYTICS_REST_H_
 
+#include <initializer_list>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "alerthub/auth/credentials.h"
+#include "alerthub/proto/admin.pb.h"
 #include "alerthub/server/grpc/analytics_service.h"
 #include "alerthub/server/http/router.h"
 
 namespace alerthub::server {
+
+// The range from ?start=&end=[&bucket=] (RFC 3339 times, a duration);
+// absent parameters stay unset (the operations report them as required).
+// Unparsable ones are field errors (range.start, range.end, range.bucket),
+// as are parameters other than the range's and `extra` (the route's
+// filters).
+absl::Status TimeRangeFromQuery(const http::Request& req, bool bucketed,
+                                std::initializer_list<absl::string_view> extra,
+                                admin::v1::TimeRange* range);
 
 // Both must outlive the router's use of the routes.
 void RegisterAnalyticsRoutes(http::Router& router, const RequestAuthenticator* authenticator,

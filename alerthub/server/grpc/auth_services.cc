@@ -1,7 +1,11 @@
 #include "alerthub/server/grpc/auth_services.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "alerthub/common/status.h"
 #include "alerthub/server/grpc/grpc_status.h"
@@ -20,10 +24,11 @@ void ToProto(AuthSessions::Tokens tokens, pb::TokenResponse* out) {
 
 }  // namespace
 
-absl::Status AuthOperations::Login(const pb::LoginRequest& request, pb::TokenResponse* response) {
+absl::Status AuthOperations::Login(const pb::LoginRequest& request, pb::TokenResponse* response,
+                                   absl::string_view client_address) {
   ALERTHUB_ASSIGN_OR_RETURN(
       AuthSessions::Tokens tokens,
-      sessions_->Login(request.tenant(), request.email(), request.password()));
+      sessions_->Login(request.tenant(), request.email(), request.password(), client_address));
   ToProto(std::move(tokens), response);
   return absl::OkStatus();
 }
@@ -43,7 +48,15 @@ absl::Status AuthOperations::Logout(const pb::LogoutRequest& request,
 
 grpc::Status AuthGrpcService::Login(grpc::ServerContext* context, const pb::LoginRequest* request,
                                     pb::TokenResponse* response) {
-  return ToGrpcStatus(operations_->Login(*request, response));
+  const absl::Status s = operations_->Login(*request, response, context->peer());
+  // Too many failed logins: when to try again, as HTTP's Retry-After says.
+  if (std::optional<RateLimitInfo> limit = RateLimitInfoOf(s)) {
+    context->AddTrailingMetadata(
+        "retry-after",
+        absl::StrCat(std::max<int64_t>(1, absl::ToInt64Seconds(absl::Ceil(limit->retry_after,
+                                                                          absl::Seconds(1))))));
+  }
+  return ToGrpcStatus(s);
 }
 
 grpc::Status AuthGrpcService::Refresh(grpc::ServerContext* context,

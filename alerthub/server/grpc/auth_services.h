@@ -26,7 +26,10 @@ class AuthOperations {
   // `sessions` must outlive this.
   explicit AuthOperations(AuthSessions* sessions) : sessions_(sessions) {}
 
-  absl::Status Login(const admin::v1::LoginRequest& request, admin::v1::TokenResponse* response);
+  // `client_address`: the caller's peer ("ip:port", gRPC's "ipv4:ip:port"),
+  // for the per-address limit on failed logins (AuthSessions::Login).
+  absl::Status Login(const admin::v1::LoginRequest& request, admin::v1::TokenResponse* response,
+                     absl::string_view client_address = "");
   absl::Status Refresh(const admin::v1::RefreshRequest& request,
                        admin::v1::TokenResponse* response);
   absl::Status Logout(const admin::v1::LogoutRequest& request, google::protobuf::Empty* response);

@@ -2,8 +2,11 @@
 
 #include <string>
 
+#include "absl/time/clock.h"
 #include "alerthub/common/status.h"
+#include "alerthub/common/uuid.h"
 #include "alerthub/proto/google/rpc/status.pb.h"
+#include "alerthub/server/http/trace_context.h"
 
 namespace alerthub::server {
 
@@ -25,6 +28,22 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   details.set_message(message);
   details.add_details()->PackFrom(bad_request);
   return grpc::Status(code, message, details.SerializeAsString());
+}
+
+std::string GrpcRequestId(const grpc::ServerContext& context) {
+  const auto& md = context.client_metadata();
+  auto it = md.find("x-request-id");
+  if (it != md.end()) {
+    std::string id(it->second.data(), it->second.size());
+    if (http::IsValidRequestId(id)) return id;
+  }
+  return NewUuidV7(absl::Now());
+}
+
+AuditActor GrpcAuditActor(const grpc::ServerContext& context, const Principal& who) {
+  AuditActor actor = AuditActorOf(who);
+  if (actor.request_id.empty()) actor.request_id = GrpcRequestId(context);
+  return actor;
 }
 
 }  // namespace alerthub::server

@@ -14,6 +14,7 @@
 #include "alerthub/server/grpc/admin_services.h"
 #include "alerthub/server/grpc/grpc_status.h"
 #include "alerthub/server/grpc/rest_proto.h"
+#include "alerthub/server/rest_util.h"
 #include "alerthub/server/status_http.h"
 
 namespace alerthub::server {
@@ -198,8 +199,7 @@ namespace {
 template <typename Resp, typename Op>
 void Answer(const RequestAuthenticator& auth, const Request& req, ResponseWriter writer,
             absl::Status parsed, int ok_status, Op op) {
-  absl::StatusOr<Principal> who =
-      auth.Authenticate(req.Header("X-API-Key"), req.Header("Authorization"), std::nullopt);
+  absl::StatusOr<Principal> who = AuthenticateCaller(auth, req);
   absl::Status s = who.ok() ? parsed : who.status();
   Resp response;
   if (s.ok()) s = op(*who, &response);

@@ -3,8 +3,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "alerthub/adapters/postgres/internal/audit_log.h"
 #include "alerthub/adapters/postgres/internal/schema.h"
 #include "alerthub/common/status.h"
+#include "alerthub/ports/audit.h"
 
 namespace alerthub::postgres_internal {
 
@@ -109,7 +111,13 @@ absl::Status Database::Write(Fn fn) {
       return s;
     }
     s = fn(*conn);
+    // The change's audit record commits with it (ports/audit.h); a rerun
+    // after kAborted inserts it again, as it is not marked written yet.
+    AuditScope* audit = AuditScope::Current();
+    const bool audited = s.ok() && audit != nullptr && audit->Unwritten() != nullptr;
+    if (audited) s = InsertAuditRecord(*conn, *audit->Unwritten());
     if (s.ok()) s = conn->Exec("COMMIT");
+    if (s.ok() && audited) audit->MarkWritten();
     if (!s.ok() && conn->in_transaction() && !conn->broken()) {
       conn->Exec("ROLLBACK").IgnoreError();
     }

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "alerthub/adapters/postgres/internal/audit_log.h"
 #include "alerthub/common/status.h"
 
 namespace alerthub::postgres_internal {
@@ -216,6 +217,8 @@ CREATE TABLE digest_groups (
     {6, "tenant_admin", R"sql(
 ALTER TABLE tenants ADD COLUMN deleted_at bigint;
 )sql"},
+    // The audit log (internal/audit_log.cc).
+    {7, "audit_log", kAuditLogMigrationSql},
 };
 
 constexpr char kCreateMigrationsTable[] = R"sql(

@@ -5,8 +5,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "alerthub/adapters/sqlite/internal/audit_table.h"
 #include "alerthub/adapters/sqlite/internal/schema.h"
 #include "alerthub/common/status.h"
+#include "alerthub/ports/audit.h"
 
 namespace alerthub::sqlite_internal {
 namespace {
@@ -107,7 +109,12 @@ absl::Status Database::Write(absl::FunctionRef<absl::Status(Connection&)> body,
   absl::Status status = conn.Run("BEGIN IMMEDIATE");
   if (status.ok()) {
     status = body(conn);
+    // The change's audit record commits with it (ports/audit.h).
+    AuditScope* audit = AuditScope::Current();
+    const bool audited = status.ok() && audit != nullptr && audit->Unwritten() != nullptr;
+    if (audited) status = InsertAuditRecord(conn, *audit->Unwritten());
     if (status.ok()) status = conn.Run("COMMIT");
+    if (status.ok() && audited) audit->MarkWritten();
     // Some errors (I/O, a full disk, SQLITE_BUSY on commit) already rolled the
     // transaction back; ROLLBACK would then fail with "no transaction".
     if (!status.ok() && !conn.InAutocommit()) conn.Run("ROLLBACK").IgnoreError();

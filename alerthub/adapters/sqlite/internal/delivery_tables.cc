@@ -257,6 +257,10 @@ absl::StatusOr<absl::Time> DigestDueTime(Connection& c, const RoutingWrite& w,
 
 }  // namespace
 
+// --- Privacy (GDPR) ---
+const absl::string_view kDeliverySelectColumns = kDeliveryColumns;
+Delivery DeliveryFromStatement(const Statement& st) { return DeliveryFromRow(st).delivery; }
+
 // --- Integrations -------------------------------------------------------------------
 
 absl::Status DeliveryTables::CreateIntegration(const Integration& i) {

@@ -9,10 +9,17 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "alerthub/adapters/sqlite/internal/connection.h"
 #include "alerthub/adapters/sqlite/internal/database.h"
 #include "alerthub/ports/store.h"
 
 namespace alerthub::sqlite_internal {
+
+// --- Privacy (GDPR) --- (privacy_tables.cc reads the user's deliveries)
+// The columns of a delivery row, in DeliveryFromStatement()'s order.
+extern const absl::string_view kDeliverySelectColumns;
+// The delivery in the current row of `st`, selected with kDeliverySelectColumns.
+Delivery DeliveryFromStatement(const Statement& st);
 
 class DeliveryTables {
  public:

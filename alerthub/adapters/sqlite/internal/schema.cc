@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "alerthub/adapters/sqlite/internal/audit_table.h"
 #include "alerthub/adapters/sqlite/internal/auth_tables.h"
 #include "alerthub/adapters/sqlite/internal/tenant_tables.h"
 #include "alerthub/common/status.h"
@@ -205,6 +206,8 @@ CREATE TABLE digest_groups (
 )sql"},
     // Soft-deleted tenants (internal/tenant_tables.cc).
     {6, "tenant_admin", kTenantAdminMigrationSql},
+    // The audit log (internal/audit_table.cc).
+    {7, "audit_log", kAuditLogMigrationSql},
 };
 
 constexpr char kCreateMigrationsTable[] = R"sql(
