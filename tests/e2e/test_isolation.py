@@ -196,7 +196,7 @@ def test_b_lists_hold_none_of_a(tenants, kind):
                      params={"notification_id": tenants.id("notification")},
                      timeout=REQUEST_TIMEOUT)
     assert r.status_code == 200 and r.json()["deliveries"] == [], r.text
-    # The audit log (added this session) shows B's records only.
+    # The audit log shows B's records only.
     r = requests.get(tenants.base + "/api/v1/audit", headers=cred.headers(),
                      timeout=REQUEST_TIMEOUT)
     assert r.status_code == 200, r.text

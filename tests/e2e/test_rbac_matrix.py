@@ -150,7 +150,7 @@ REST = [
     ("GET", "/api/v1/users/{id}/preferences", VIEWER, _on("user"), {200}),
     ("PUT", "/api/v1/users/{id}/preferences", ADMIN,
      _fresh("user", json={"min_priority": "low"}), {200}),
-    # GDPR (added this session): owners only.
+    # GDPR: owners only.
     ("GET", "/api/v1/users/{id}/export", OWNER, _fresh("user"), {200}),
     ("POST", "/api/v1/users/{id}/erase", OWNER, _fresh("user"), {200, 204}),
 
@@ -176,7 +176,7 @@ REST = [
      lambda w: {"id": w.default_tenant, "json": {"name": "default"},
                 "params": {"update_mask": "name"}}, {200}),
     ("DELETE", "/api/v1/tenants/{id}", OWNER, _fresh_tenant, {204}),
-    # The audit log (added this session).
+    # The audit log.
     ("GET", "/api/v1/audit", ADMIN, _none, {200}),
 ]
 
@@ -189,8 +189,7 @@ def test_every_registered_route_has_a_row():
 
 
 def test_every_row_is_a_registered_route():
-    """Fails while a route of the table is not registered (the ones others
-    add this session, until they land)."""
+    """Fails when a row names a route the sources no longer register."""
     stale = {(m, p) for m, p, _, _, _ in REST} - registered_routes()
     assert not stale, "rows for routes the sources do not register: %s" % sorted(stale)
 
