@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "alerthub/auth/rbac.h"
-#include "alerthub/common/log.h"
 #include "alerthub/common/uuid.h"
 #include "alerthub/ports/audit.h"
 
@@ -77,18 +76,10 @@ absl::StatusOr<TenantsAdmin::Created> TenantsAdmin::Create(const Principal& who,
   // Recorded in the operator's tenant, with the new tenant as the target.
   AuditScope audit(store_, clock_, AuditActorOf(who), "tenant.create", out.tenant.id);
   AuditScope::Describe("", nullptr, TenantToJson(out.tenant));
-  ALERTHUB_RETURN_IF_ERROR(store_->CreateTenant(out.tenant));
+  // The tenant and its first owner key commit together: no tenant without
+  // an owner.
   NewApiKey key = GenerateApiKey(out.tenant.id, "first owner key", Role::kOwner, now);
-  if (absl::Status s = store_->CreateApiKey(key.record); !s.ok()) {
-    // No tenant without an owner: take it back (its name stays taken).
-    if (absl::Status undo = store_->DeleteTenant(out.tenant.id, now); !undo.ok()) {
-      Log(LogLevel::kError, "tenant created without an owner key could not be deleted again",
-          {{"tenant_id", out.tenant.id},
-           {"error", s.ToString()},
-           {"delete_error", undo.ToString()}});
-    }
-    return s;
-  }
+  ALERTHUB_RETURN_IF_ERROR(store_->CreateTenantWithKey(out.tenant, key.record));
   ALERTHUB_RETURN_IF_ERROR(audit.Finish(absl::OkStatus()));
   out.owner_key = std::move(key.record);
   out.owner_key_plaintext = std::move(key.plaintext);

@@ -66,8 +66,8 @@ class TenantsAdmin {
     std::string owner_key_plaintext;  // "ahk_...": shown once
   };
   // Platform operators only. Creates the tenant and its first owner API
-  // key; when the key cannot be stored the tenant is deleted again, so no
-  // tenant without an owner key is left. kInvalidArgument with field
+  // key in one transaction (Store::CreateTenantWithKey), so no tenant is
+  // ever without an owner key. kInvalidArgument with field
   // errors ("name", "settings.*"); kAlreadyExists when the name is taken
   // (by a live or a deleted tenant); kPermissionDenied.
   absl::StatusOr<Created> Create(const Principal& who, absl::string_view name,

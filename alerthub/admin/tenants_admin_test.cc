@@ -21,13 +21,19 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-// Fails CreateApiKey while `fail_keys` is set.
+// While `fail_keys` is set, stores API keys only after a failure: the
+// tenant-and-key transaction fails as a whole, as a real store's does when
+// its key insert fails (the store contract checks that atomicity).
 class KeyFailingStore : public StoreWrapper {
  public:
   using StoreWrapper::StoreWrapper;
   absl::Status CreateApiKey(const ApiKey& key) override {
     if (fail_keys) return absl::UnavailableError("database down");
     return StoreWrapper::CreateApiKey(key);
+  }
+  absl::Status CreateTenantWithKey(const Tenant& tenant, const ApiKey& first_key) override {
+    if (fail_keys) return absl::UnavailableError("database down");
+    return StoreWrapper::CreateTenantWithKey(tenant, first_key);
   }
   bool fail_keys = false;
 };

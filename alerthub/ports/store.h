@@ -392,6 +392,10 @@ class Store {
   // --- Tenants ---------------------------------------------------------------
   // kAlreadyExists when the id or the name is taken.
   virtual absl::Status CreateTenant(const Tenant& tenant) = 0;
+  // CreateTenant and CreateApiKey(first_key), a key of `tenant`, in ONE
+  // transaction: both are stored or neither (a tenant never exists without
+  // its first owner key). Errors as theirs.
+  virtual absl::Status CreateTenantWithKey(const Tenant& tenant, const ApiKey& first_key) = 0;
   // kNotFound when absent.
   virtual absl::StatusOr<Tenant> GetTenant(absl::string_view id) = 0;
   virtual absl::StatusOr<Tenant> GetTenantByName(absl::string_view name) = 0;

@@ -15,6 +15,9 @@ class StoreWrapper : public Store {
   Store* target() const { return target_; }
 
   absl::Status CreateTenant(const Tenant& t) override { return target_->CreateTenant(t); }
+  absl::Status CreateTenantWithKey(const Tenant& t, const ApiKey& first_key) override {
+    return target_->CreateTenantWithKey(t, first_key);
+  }
   absl::StatusOr<Tenant> GetTenant(absl::string_view id) override {
     return target_->GetTenant(id);
   }

@@ -15,6 +15,7 @@ namespace {
 
 using ::absl::StatusCode;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 std::vector<std::string> Names(const Page<Tenant>& page) {
   std::vector<std::string> names;
@@ -32,6 +33,45 @@ ApiKey KeyOf(const Tenant& t, absl::Time now, absl::string_view hash_char) {
   k.role = Role::kOwner;
   k.created_at = now;
   return k;
+}
+
+Tenant NewTenant(absl::string_view name, absl::Time now) {
+  Tenant t;
+  t.id = NewUuidV7(now);
+  t.name = std::string(name);
+  t.created_at = now;
+  return t;
+}
+
+TEST_P(StoreContractTest, CreateTenantWithKeyStoresBothOrNeither) {
+  Tenant t = NewTenant("acme", clock_.Now());
+  ApiKey k = KeyOf(t, clock_.Now(), "a");
+  ASSERT_OK(store_->CreateTenantWithKey(t, k));
+  ASSERT_OK_AND_ASSIGN(Tenant got, store_->GetTenantByName("acme"));
+  EXPECT_EQ(got.id, t.id);
+  ASSERT_OK_AND_ASSIGN(ApiKey key, store_->FindApiKeyByHash(k.key_hash));
+  EXPECT_EQ(key.tenant_id, t.id);
+
+  // The key's hash is taken: the tenant is not stored either.
+  Tenant second = NewTenant("bravo", clock_.Now());
+  ApiKey clash = KeyOf(second, clock_.Now(), "a");
+  EXPECT_THAT(store_->CreateTenantWithKey(second, clash),
+              StatusIs(StatusCode::kAlreadyExists));
+  EXPECT_THAT(store_->GetTenantByName("bravo"), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(store_->GetTenant(second.id), StatusIs(StatusCode::kNotFound));
+
+  // The name is taken: the key is not stored either.
+  Tenant third = NewTenant("acme", clock_.Now());
+  ApiKey fresh = KeyOf(third, clock_.Now(), "b");
+  EXPECT_THAT(store_->CreateTenantWithKey(third, fresh),
+              StatusIs(StatusCode::kAlreadyExists, HasSubstr("acme")));
+  EXPECT_THAT(store_->FindApiKeyByHash(fresh.key_hash), StatusIs(StatusCode::kNotFound));
+
+  // Then both succeed under a free name.
+  third.name = "charlie";
+  ASSERT_OK(store_->CreateTenantWithKey(third, fresh));
+  ASSERT_OK_AND_ASSIGN(ApiKey stored, store_->FindApiKeyByHash(fresh.key_hash));
+  EXPECT_EQ(stored.tenant_id, third.id);
 }
 
 TEST_P(StoreContractTest, ListTenantsPagesByIdAndHidesDeletedOnes) {

@@ -565,27 +565,11 @@ class PostgresStoreImpl final : public PostgresStore {
   // --- Tenants and API keys ---
 
   absl::Status CreateTenant(const Tenant& tenant) override {
-    ALERTHUB_ASSIGN_OR_RETURN(std::string settings,
-                              Dump(TenantSettingsToJson(tenant.settings), "tenant settings"));
-    absl::Status s = db_->Write([&](Connection& c) {
-      return c
-          .Query("INSERT INTO tenants (id, name, settings, created_at) VALUES ($1, $2, $3, $4)",
-                 Params()
-                     .Text(tenant.id)
-                     .Text(tenant.name)
-                     .Text(settings)
-                     .Int(Micros(tenant.created_at)))
-          .status();
-    });
-    if (absl::IsAlreadyExists(s)) {
-      if (absl::StrContains(s.message(), "tenants_name_key")) {
-        return absl::AlreadyExistsError(
-            absl::StrCat("a tenant named \"", tenant.name, "\" already exists"));
-      }
-      return absl::AlreadyExistsError(
-          absl::StrCat("a tenant with id \"", tenant.id, "\" already exists"));
-    }
-    return s;
+    return CreateTenantAndKey(tenant, nullptr);
+  }
+
+  absl::Status CreateTenantWithKey(const Tenant& tenant, const ApiKey& first_key) override {
+    return CreateTenantAndKey(tenant, &first_key);
   }
 
   absl::StatusOr<Tenant> GetTenant(absl::string_view id) override {
@@ -602,32 +586,7 @@ class PostgresStoreImpl final : public PostgresStore {
   }
 
   absl::Status CreateApiKey(const ApiKey& key) override {
-    absl::Status s = db_->Write([&](Connection& c) {
-      return c
-          .Query("INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, role, "
-                 "created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                 Params()
-                     .Text(key.id)
-                     .Text(key.tenant_id)
-                     .Text(key.name)
-                     .Text(key.prefix)
-                     .Text(key.key_hash)
-                     .Int(static_cast<int64_t>(key.role))
-                     .Int(Micros(key.created_at))
-                     .OptTime(key.revoked_at))
-          .status();
-    });
-    if (absl::IsFailedPrecondition(s)) {
-      return absl::NotFoundError(absl::StrCat("no tenant \"", key.tenant_id, "\""));
-    }
-    if (absl::IsAlreadyExists(s)) {
-      if (absl::StrContains(s.message(), "api_keys_key_hash_key")) {
-        return absl::AlreadyExistsError("an API key with this hash already exists");
-      }
-      return absl::AlreadyExistsError(
-          absl::StrCat("an API key with id \"", key.id, "\" already exists"));
-    }
-    return s;
+    return ApiKeyWriteError(db_->Write([&](Connection& c) { return InsertApiKey(c, key); }), key);
   }
 
   absl::StatusOr<ApiKey> FindApiKeyByHash(absl::string_view key_hash) override {
@@ -1856,6 +1815,66 @@ class PostgresStoreImpl final : public PostgresStore {
 
   static absl::Status NoUser(absl::string_view id) {
     return absl::NotFoundError(absl::StrCat("no user \"", id, "\""));
+  }
+
+  // The tenant, and `first_key` when not null, in one transaction.
+  absl::Status CreateTenantAndKey(const Tenant& tenant, const ApiKey* first_key) {
+    ALERTHUB_ASSIGN_OR_RETURN(std::string settings,
+                              Dump(TenantSettingsToJson(tenant.settings), "tenant settings"));
+    absl::Status s = db_->Write([&](Connection& c) -> absl::Status {
+      ALERTHUB_RETURN_IF_ERROR(
+          c.Query("INSERT INTO tenants (id, name, settings, created_at) VALUES ($1, $2, $3, $4)",
+                  Params()
+                      .Text(tenant.id)
+                      .Text(tenant.name)
+                      .Text(settings)
+                      .Int(Micros(tenant.created_at)))
+              .status());
+      return first_key == nullptr ? absl::OkStatus() : InsertApiKey(c, *first_key);
+    });
+    if (first_key != nullptr && absl::StrContains(s.message(), "api_keys")) {
+      return ApiKeyWriteError(s, *first_key);
+    }
+    if (absl::IsAlreadyExists(s)) {
+      if (absl::StrContains(s.message(), "tenants_name_key")) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("a tenant named \"", tenant.name, "\" already exists"));
+      }
+      return absl::AlreadyExistsError(
+          absl::StrCat("a tenant with id \"", tenant.id, "\" already exists"));
+    }
+    return s;
+  }
+
+  static absl::Status InsertApiKey(Connection& c, const ApiKey& key) {
+    return c
+        .Query("INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, role, "
+               "created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+               Params()
+                   .Text(key.id)
+                   .Text(key.tenant_id)
+                   .Text(key.name)
+                   .Text(key.prefix)
+                   .Text(key.key_hash)
+                   .Int(static_cast<int64_t>(key.role))
+                   .Int(Micros(key.created_at))
+                   .OptTime(key.revoked_at))
+        .status();
+  }
+
+  // The Store's errors for a failed insert of `key`.
+  static absl::Status ApiKeyWriteError(const absl::Status& s, const ApiKey& key) {
+    if (absl::IsFailedPrecondition(s)) {
+      return absl::NotFoundError(absl::StrCat("no tenant \"", key.tenant_id, "\""));
+    }
+    if (absl::IsAlreadyExists(s)) {
+      if (absl::StrContains(s.message(), "api_keys_key_hash_key")) {
+        return absl::AlreadyExistsError("an API key with this hash already exists");
+      }
+      return absl::AlreadyExistsError(
+          absl::StrCat("an API key with id \"", key.id, "\" already exists"));
+    }
+    return s;
   }
 
   const std::shared_ptr<Database> db_;

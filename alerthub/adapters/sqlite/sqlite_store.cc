@@ -245,32 +245,11 @@ class SqliteStoreImpl final : public SqliteStore {
         privacy_(std::move(db)) {}
 
   absl::Status CreateTenant(const Tenant& tenant) override {
-    std::string settings;
-    try {
-      settings = TenantSettingsToJson(tenant.settings).dump();
-    } catch (const nlohmann::json::exception& e) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("tenant settings cannot be stored as JSON: ", e.what()));
-    }
-    absl::Status s = db_->Write([&](Connection& c) -> absl::Status {
-      ALERTHUB_ASSIGN_OR_RETURN(
-          Statement st, c.Prepare("INSERT INTO tenants (id, name, settings, created_at) "
-                                  "VALUES (?1, ?2, ?3, ?4)"));
-      st.BindText(1, tenant.id);
-      st.BindText(2, tenant.name);
-      st.BindText(3, settings);
-      st.BindInt64(4, Micros(tenant.created_at));
-      return st.Run();
-    });
-    if (s.code() == absl::StatusCode::kAlreadyExists) {
-      if (absl::StrContains(s.message(), "tenants.name")) {
-        return absl::AlreadyExistsError(
-            absl::StrCat("a tenant named \"", tenant.name, "\" already exists"));
-      }
-      return absl::AlreadyExistsError(
-          absl::StrCat("a tenant with id \"", tenant.id, "\" already exists"));
-    }
-    return s;
+    return CreateTenantAndKey(tenant, nullptr);
+  }
+
+  absl::Status CreateTenantWithKey(const Tenant& tenant, const ApiKey& first_key) override {
+    return CreateTenantAndKey(tenant, &first_key);
   }
 
   absl::StatusOr<Tenant> GetTenant(absl::string_view id) override {
@@ -287,36 +266,7 @@ class SqliteStoreImpl final : public SqliteStore {
   }
 
   absl::Status CreateApiKey(const ApiKey& key) override {
-    absl::Status s = db_->Write([&](Connection& c) -> absl::Status {
-      ALERTHUB_ASSIGN_OR_RETURN(
-          Statement st,
-          c.Prepare("INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, role, "
-                    "created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
-      st.BindText(1, key.id);
-      st.BindText(2, key.tenant_id);
-      st.BindText(3, key.name);
-      st.BindText(4, key.prefix);
-      st.BindText(5, key.key_hash);
-      st.BindInt64(6, static_cast<int64_t>(key.role));
-      st.BindInt64(7, Micros(key.created_at));
-      if (key.revoked_at.has_value()) {
-        st.BindInt64(8, Micros(*key.revoked_at));
-      } else {
-        st.BindNull(8);
-      }
-      return st.Run();
-    });
-    if (s.code() == absl::StatusCode::kFailedPrecondition) {
-      return absl::NotFoundError(absl::StrCat("no tenant \"", key.tenant_id, "\""));
-    }
-    if (s.code() == absl::StatusCode::kAlreadyExists) {
-      if (absl::StrContains(s.message(), "api_keys.key_hash")) {
-        return absl::AlreadyExistsError("an API key with this hash already exists");
-      }
-      return absl::AlreadyExistsError(
-          absl::StrCat("an API key with id \"", key.id, "\" already exists"));
-    }
-    return s;
+    return ApiKeyWriteError(db_->Write([&](Connection& c) { return InsertApiKey(c, key); }), key);
   }
 
   absl::StatusOr<ApiKey> FindApiKeyByHash(absl::string_view key_hash) override {
@@ -815,6 +765,75 @@ class SqliteStoreImpl final : public SqliteStore {
       return absl::NotFoundError(absl::StrCat("no tenant with ", key_name, " \"", key, "\""));
     }
     return *std::move(tenant);
+  }
+
+  // The tenant, and `first_key` when not null, in one transaction.
+  absl::Status CreateTenantAndKey(const Tenant& tenant, const ApiKey* first_key) {
+    std::string settings;
+    try {
+      settings = TenantSettingsToJson(tenant.settings).dump();
+    } catch (const nlohmann::json::exception& e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tenant settings cannot be stored as JSON: ", e.what()));
+    }
+    absl::Status s = db_->Write([&](Connection& c) -> absl::Status {
+      ALERTHUB_ASSIGN_OR_RETURN(
+          Statement st, c.Prepare("INSERT INTO tenants (id, name, settings, created_at) "
+                                  "VALUES (?1, ?2, ?3, ?4)"));
+      st.BindText(1, tenant.id);
+      st.BindText(2, tenant.name);
+      st.BindText(3, settings);
+      st.BindInt64(4, Micros(tenant.created_at));
+      ALERTHUB_RETURN_IF_ERROR(st.Run());
+      return first_key == nullptr ? absl::OkStatus() : InsertApiKey(c, *first_key);
+    });
+    if (first_key != nullptr && absl::StrContains(s.message(), "api_keys.")) {
+      return ApiKeyWriteError(s, *first_key);
+    }
+    if (s.code() == absl::StatusCode::kAlreadyExists) {
+      if (absl::StrContains(s.message(), "tenants.name")) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("a tenant named \"", tenant.name, "\" already exists"));
+      }
+      return absl::AlreadyExistsError(
+          absl::StrCat("a tenant with id \"", tenant.id, "\" already exists"));
+    }
+    return s;
+  }
+
+  static absl::Status InsertApiKey(Connection& c, const ApiKey& key) {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st,
+        c.Prepare("INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, role, "
+                  "created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    st.BindText(1, key.id);
+    st.BindText(2, key.tenant_id);
+    st.BindText(3, key.name);
+    st.BindText(4, key.prefix);
+    st.BindText(5, key.key_hash);
+    st.BindInt64(6, static_cast<int64_t>(key.role));
+    st.BindInt64(7, Micros(key.created_at));
+    if (key.revoked_at.has_value()) {
+      st.BindInt64(8, Micros(*key.revoked_at));
+    } else {
+      st.BindNull(8);
+    }
+    return st.Run();
+  }
+
+  // The Store's errors for a failed insert of `key`.
+  static absl::Status ApiKeyWriteError(const absl::Status& s, const ApiKey& key) {
+    if (s.code() == absl::StatusCode::kFailedPrecondition) {
+      return absl::NotFoundError(absl::StrCat("no tenant \"", key.tenant_id, "\""));
+    }
+    if (s.code() == absl::StatusCode::kAlreadyExists) {
+      if (absl::StrContains(s.message(), "api_keys.key_hash")) {
+        return absl::AlreadyExistsError("an API key with this hash already exists");
+      }
+      return absl::AlreadyExistsError(
+          absl::StrCat("an API key with id \"", key.id, "\" already exists"));
+    }
+    return s;
   }
 
   const std::shared_ptr<Database> db_;
