@@ -264,6 +264,17 @@ absl::Status AuthSessions::CheckNewPassword(const Principal& who, Role role,
   return AuthorizeGrant(who, role);
 }
 
+absl::Status AuthSessions::CheckNewUserPassword(const Principal& who,
+                                                const nlohmann::json& user_request,
+                                                absl::string_view password) {
+  absl::StatusOr<User> user = UserFromRequestJson(user_request);
+  absl::Status s = CheckNewPassword(who, user.ok() ? user->role : Role::kViewer, password);
+  if (user.ok() || !absl::IsInvalidArgument(s)) return s;
+  std::vector<FieldError> errors = FieldErrorsOf(user.status());
+  for (FieldError& e : FieldErrorsOf(s)) errors.push_back(std::move(e));
+  return InvalidArgumentWithFields("invalid user", std::move(errors));
+}
+
 absl::Status AuthSessions::SetPassword(const Principal& who, absl::string_view user_id,
                                        absl::string_view password) {
   const bool self = IsSelf(who, user_id);

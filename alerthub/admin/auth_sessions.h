@@ -57,6 +57,7 @@
 #include "alerthub/ports/clock.h"
 #include "alerthub/ports/kv.h"
 #include "alerthub/ports/store.h"
+#include "nlohmann/json.hpp"
 
 namespace alerthub {
 
@@ -141,6 +142,13 @@ class AuthSessions {
   // creates one with a password).
   static absl::Status CheckNewPassword(const Principal& who, Role role,
                                        absl::string_view password);
+
+  // CheckNewPassword for the user a users-API request body describes
+  // (`user_request`, as UserFromRequestJson reads it); the body's own field
+  // errors join the password's in one kInvalidArgument.
+  static absl::Status CheckNewUserPassword(const Principal& who,
+                                           const nlohmann::json& user_request,
+                                           absl::string_view password);
 
   // Whether Login and Refresh can issue tokens.
   bool can_issue() const { return signer_ != nullptr; }

@@ -236,19 +236,6 @@ absl::StatusOr<std::optional<std::string>> TakePassword(nlohmann::json& body,
   return std::optional<std::string>(value.get<std::string>());
 }
 
-// What setting `password` for a user described by `body` needs, checked
-// before anything is written; the body's own errors join the password's.
-absl::Status CheckPasswordFor(const Principal& who, const nlohmann::json& body,
-                              const std::string& password) {
-  absl::StatusOr<User> user = UserFromRequestJson(body);
-  absl::Status s = AuthSessions::CheckNewPassword(who, user.ok() ? user->role : Role::kViewer,
-                                                  password);
-  if (user.ok() || !absl::IsInvalidArgument(s)) return s;
-  std::vector<FieldError> errors = FieldErrorsOf(user.status());
-  for (FieldError& e : FieldErrorsOf(s)) errors.push_back(std::move(e));
-  return InvalidArgumentWithFields("invalid user", std::move(errors));
-}
-
 // Nobody gives a user a role above their own (AuthorizeGrant). A body
 // that does not parse passes: the catalog reports its errors.
 absl::Status CheckRoleGrant(const Principal& who, const nlohmann::json& body) {
@@ -272,7 +259,7 @@ void RulesService::CreateUser(Request req, ResponseWriter writer) {
   ALERTHUB_BEGIN_(kUsersEndpoint, kManageUsers, "", Body::kJson);
   absl::StatusOr<std::optional<std::string>> password = TakePassword(call->body, sessions_);
   if (password.ok() && password->has_value()) {
-    if (absl::Status s = CheckPasswordFor(call->who, call->body, **password); !s.ok()) {
+    if (absl::Status s = AuthSessions::CheckNewUserPassword(call->who, call->body, **password); !s.ok()) {
       password = s;
     }
   }
@@ -310,7 +297,7 @@ void RulesService::ReplaceUser(Request req, ResponseWriter writer) {
   absl::StatusOr<std::optional<std::string>> password = TakePassword(call->body, sessions_);
   if (password.ok() && password->has_value()) {
     // The new role's grant here, the stored role's just below.
-    if (absl::Status s = CheckPasswordFor(call->who, call->body, **password); !s.ok()) {
+    if (absl::Status s = AuthSessions::CheckNewUserPassword(call->who, call->body, **password); !s.ok()) {
       password = s;
     }
   }

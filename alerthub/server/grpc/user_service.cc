@@ -56,19 +56,6 @@ absl::Status ToProto(const Preferences& p, pb::UserPreferences* out) {
   return JsonToMessage(PreferencesToJson(p), out);
 }
 
-// CreateUser's password checks, run before anything is written; the user
-// body's own errors join the password's, as on POST /api/v1/users.
-absl::Status CheckPasswordFor(const Principal& who, const nlohmann::json& body,
-                              const std::string& password) {
-  absl::StatusOr<User> user = UserFromRequestJson(body);
-  absl::Status s =
-      AuthSessions::CheckNewPassword(who, user.ok() ? user->role : Role::kViewer, password);
-  if (user.ok() || !absl::IsInvalidArgument(s)) return s;
-  std::vector<FieldError> errors = FieldErrorsOf(user.status());
-  for (FieldError& e : FieldErrorsOf(s)) errors.push_back(std::move(e));
-  return InvalidArgumentWithFields("invalid user", std::move(errors));
-}
-
 }  // namespace
 
 nlohmann::json UserRequestFromProto(const pb::User& u) {
@@ -128,7 +115,7 @@ grpc::Status UserGrpcService::CreateUser(grpc::ServerContext* context,
           if (sessions_ == nullptr) {
             return absl::UnimplementedError("this daemon cannot set passwords");
           }
-          ALERTHUB_RETURN_IF_ERROR(CheckPasswordFor(who, body, password));
+          ALERTHUB_RETURN_IF_ERROR(AuthSessions::CheckNewUserPassword(who, body, password));
         }
         ALERTHUB_ASSIGN_OR_RETURN(User user, catalog->CreateUser(who.tenant_id, body));
         // The user exists from here; should the password fail (an outage),
