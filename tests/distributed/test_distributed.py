@@ -150,10 +150,17 @@ def test_dead_letters_survive_a_rabbitmq_restart(cluster):
     cluster.wait_terminal(timeout=600)
     store_dead = {d for d, _, _ in cluster.dead_in_store()}
     assert len(store_dead) == 300
-    time.sleep(3.0)
-    _, dead = read_dead_letters(cluster.names.amqp_url)
-    in_queue = {m[0] for m in dead}
-    missing = store_dead - in_queue
+    # A delivery recorded dead whose dead-lettering the restart lost is
+    # redelivered and dead-lettered again once a worker has reconnected
+    # (at least once): wait for that, boundedly.
+    deadline = time.monotonic() + 60.0
+    while True:
+        _, dead = read_dead_letters(cluster.names.amqp_url)
+        in_queue = {m[0] for m in dead}
+        missing = store_dead - in_queue
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
     log("dead in the store: %d, in the dead-letter queue: %d, missing: %d"
         % (len(store_dead), len(in_queue), len(missing)))
     assert not missing, "%d dead deliveries missing from the dead-letter queue, e.g. %s" % (
