@@ -219,5 +219,130 @@ TEST_F(GroupCommitTest, FailureReachesEveryCallerOfTheTransaction) {
   EXPECT_EQ(pending, 0);
 }
 
+// Collects asynchronous outcomes and the threads they arrived on.
+struct AsyncResults {
+  absl::Mutex mu;
+  std::vector<absl::StatusOr<std::vector<SubmissionOutcome>>> results ABSL_GUARDED_BY(mu);
+  std::vector<std::thread::id> threads ABSL_GUARDED_BY(mu);
+
+  GroupCommitter::CommitCallback Callback() {
+    return [this](absl::StatusOr<std::vector<SubmissionOutcome>> r) {
+      absl::MutexLock lock(&mu);
+      results.push_back(std::move(r));
+      threads.push_back(std::this_thread::get_id());
+    };
+  }
+  void AwaitCount(size_t n) {
+    absl::MutexLock lock(&mu);
+    auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return results.size() >= n; };
+    mu.Await(absl::Condition(&enough));
+  }
+  size_t size() {
+    absl::MutexLock lock(&mu);
+    return results.size();
+  }
+};
+
+TEST_F(GroupCommitTest, AsyncCallerReturnsAtOnceAndGetsItsOutcomeOnACommitterThread) {
+  GroupCommitter committer(store_.get(), {});
+  AsyncResults got;
+  std::vector<SubmissionWrite> w = Writes(2);
+  const std::string second_id = w[1].notification.id;
+  committer.CommitAsync(std::move(w), got.Callback());
+  store_->entered.WaitForNotification();  // the transaction is open ...
+  EXPECT_EQ(got.size(), 0u);               // ... and CommitAsync has returned
+  store_->release.Notify();
+  got.AwaitCount(1);
+  absl::MutexLock lock(&got.mu);
+  ASSERT_OK(got.results[0].status());
+  ASSERT_EQ(got.results[0]->size(), 2u);
+  EXPECT_EQ((*got.results[0])[1].id, second_id);
+  EXPECT_NE(got.threads[0], std::this_thread::get_id());
+  EXPECT_EQ(committer.rows(), 2);
+}
+
+TEST_F(GroupCommitTest, AsyncCallersQueuedBehindACommitShareTheNextOne) {
+  GroupCommitter committer(store_.get(), {});
+  AsyncResults got;
+  committer.CommitAsync(Writes(1), got.Callback());
+  store_->entered.WaitForNotification();
+  for (int i = 0; i < 10; ++i) committer.CommitAsync(Writes(2), got.Callback());
+  store_->release.Notify();
+  got.AwaitCount(11);
+  absl::MutexLock lock(&got.mu);
+  for (const auto& r : got.results) ASSERT_OK(r.status());
+  EXPECT_EQ(committer.rows(), 21);
+  EXPECT_EQ(committer.transactions(), 2);
+  EXPECT_EQ(store_->sizes.back(), 20u);
+}
+
+TEST_F(GroupCommitTest, SyncAndAsyncCallersShareTransactions) {
+  GroupCommitter committer(store_.get(), {});
+  AsyncResults got;
+  std::thread leader([&] { ASSERT_OK(committer.Commit(Writes(1)).status()); });
+  store_->entered.WaitForNotification();
+  // Behind the open transaction: async, sync, async.
+  committer.CommitAsync(Writes(1), got.Callback());
+  std::thread sync_caller([&] {
+    ASSERT_OK_AND_ASSIGN(std::vector<SubmissionOutcome> out, committer.Commit(Writes(3)));
+    EXPECT_EQ(out.size(), 3u);
+  });
+  absl::SleepFor(absl::Milliseconds(100));
+  committer.CommitAsync(Writes(1), got.Callback());
+  absl::SleepFor(absl::Milliseconds(100));
+  store_->release.Notify();
+  leader.join();
+  sync_caller.join();
+  got.AwaitCount(2);
+  EXPECT_EQ(committer.rows(), 6);
+  EXPECT_EQ(committer.transactions(), 2);  // the three queued callers went together
+}
+
+TEST_F(GroupCommitTest, AsyncFailureReachesEveryCallback) {
+  store_->fail = true;
+  GroupCommitter committer(store_.get(), {});
+  AsyncResults got;
+  committer.CommitAsync(Writes(1), got.Callback());
+  store_->entered.WaitForNotification();
+  for (int i = 0; i < 3; ++i) committer.CommitAsync(Writes(1), got.Callback());
+  store_->release.Notify();
+  got.AwaitCount(4);
+  absl::MutexLock lock(&got.mu);
+  for (const auto& r : got.results) {
+    EXPECT_THAT(r, StatusIs(absl::StatusCode::kUnavailable, "database is locked"));
+  }
+  EXPECT_EQ(committer.rows(), 0);
+}
+
+TEST_F(GroupCommitTest, DestructionCommitsWhatIsQueued) {
+  AsyncResults got;
+  {
+    GroupCommitter committer(store_.get(), {});
+    committer.CommitAsync(Writes(1), got.Callback());
+    store_->entered.WaitForNotification();
+    for (int i = 0; i < 5; ++i) committer.CommitAsync(Writes(1), got.Callback());
+    std::thread release([&] {
+      absl::SleepFor(absl::Milliseconds(100));
+      store_->release.Notify();
+    });
+    release.detach();
+  }  // waits for every queued writer
+  EXPECT_EQ(got.size(), 6u);
+  ASSERT_OK_AND_ASSIGN(int64_t pending, base_->CountOutboxPending());
+  EXPECT_EQ(pending, 6);
+}
+
+TEST_F(GroupCommitTest, AsyncEmptyWritesCompleteInline) {
+  GroupCommitter committer(store_.get(), {});
+  bool called = false;
+  committer.CommitAsync({}, [&](absl::StatusOr<std::vector<SubmissionOutcome>> r) {
+    ASSERT_OK(r.status());
+    EXPECT_TRUE(r->empty());
+    called = true;
+  });
+  EXPECT_TRUE(called);
+  EXPECT_EQ(committer.transactions(), 0);
+}
+
 }  // namespace
 }  // namespace alerthub

@@ -8,6 +8,7 @@
 //   SubmitContext ctx{.tenant_id = tenant.id};
 //   absl::StatusOr<SubmitResult> r = pipeline.Submit(ctx, notification);
 //   // r->id, r->duplicate
+//   pipeline.SubmitAsync(ctx, notification, [](absl::StatusOr<SubmitResult> r) { ... });
 //
 // Thread-safe. Errors:
 //   kInvalidArgument     the notification breaks a rule (FieldErrorsOf names each field)
@@ -25,7 +26,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -74,8 +76,22 @@ class Pipeline {
  public:
   // `store` and `kv` must outlive the pipeline.
   Pipeline(Store* store, Kv* kv, PipelineOptions options);
+  // Finishes the asynchronous submissions in flight (their callbacks run).
+  ~Pipeline();
 
   absl::StatusOr<SubmitResult> Submit(const SubmitContext& ctx, Notification n);
+
+  // Submit() that does not wait for the commit: `done` gets what Submit()
+  // would have returned, exactly once — on the calling thread when the
+  // outcome is known without a commit (invalid, rate limited, a duplicate),
+  // else on the thread that committed it (GroupCommitter::CommitAsync).
+  // Blocks only on the Kv and store calls of the checks before the commit
+  // (the tenant, the rate limit, the dedup lookup; a duplicate's status read):
+  // meant for callers whose Kv and store answer from this process. A
+  // submission whose content is being committed by another call right now
+  // resumes, on that commit's thread, once the first is remembered.
+  using SubmitCallback = absl::AnyInvocable<void(absl::StatusOr<SubmitResult>) &&>;
+  void SubmitAsync(const SubmitContext& ctx, Notification n, SubmitCallback done);
 
   // Submits up to kMaxBatch notifications in one transaction and returns one
   // result per item, in order: a bad item gets its own error and does not
@@ -107,27 +123,45 @@ class Pipeline {
 
  private:
   struct Prepared;
+  struct Call;
 
   absl::StatusOr<Tenant> LookupTenant(absl::string_view tenant_id);
-  // Validates and dedups one item; fills `p`. A non-OK status is the item's
-  // own error; an OK with p->duplicate set is a content duplicate.
-  absl::Status Prepare(const SubmitContext& ctx, const Tenant& tenant,
-                       absl::Time now, Notification n, Prepared* p);
   absl::StatusOr<std::vector<absl::StatusOr<SubmitResult>>> Run(
       const SubmitContext& ctx, std::vector<Notification> items, bool batch);
+  // The steps of a call: Start validates and computes the dedup keys (a
+  // non-OK status fails the whole call); with the call's content hashes
+  // claimed, BuildWrites rate-limits, looks the hashes up and renders the
+  // rows to commit; Finish turns the commit's outcomes into results
+  // (remembering new content, publishing status updates). ReleaseClaims
+  // comes last.
+  absl::StatusOr<Call> Start(const SubmitContext& ctx, std::vector<Notification> items,
+                             bool batch);
+  absl::Status BuildWrites(Call& call, std::vector<SubmissionWrite>* writes);
+  absl::StatusOr<std::vector<absl::StatusOr<SubmitResult>>> Finish(
+      Call& call, absl::StatusOr<std::vector<SubmissionOutcome>> committed);
+  void ReleaseClaims(Call& call);
+  // SubmitAsync from the content claims on.
+  void ContinueAsync(std::unique_ptr<Call> call, SubmitCallback done);
 
   // Content hashes being deduplicated and committed right now in this
   // process: a second submission of identical content waits for the first to
   // be committed and remembered, then finds it (see dedup/dedup.h).
   class ContentClaims {
    public:
+    using Retry = absl::AnyInvocable<void() &&>;
     // Blocks while another caller holds `hash`, then holds it.
     void Acquire(const std::string& hash);
+    // Holds every one of `hashes` and returns true when none is held; else
+    // holds none, queues make_retry()'s result to run when the held one is
+    // released (on the releasing thread), and returns false.
+    bool AcquireAllOrQueue(const std::vector<std::string>& hashes,
+                           absl::FunctionRef<Retry()> make_retry);
+    // Releases `hash` and runs the retries queued on it.
     void Release(const std::string& hash);
 
    private:
     absl::Mutex mu_;
-    absl::flat_hash_set<std::string> held_ ABSL_GUARDED_BY(mu_);
+    absl::flat_hash_map<std::string, std::vector<Retry>> held_ ABSL_GUARDED_BY(mu_);
   };
 
   Store* const store_;
@@ -136,7 +170,6 @@ class Pipeline {
   Clock* const clock_;
   RateLimiter rate_limiter_;
   ContentDeduplicator dedup_;
-  GroupCommitter committer_;
   ContentClaims content_claims_;
   std::function<void()> commit_listener_;
   std::atomic<int64_t> accepted_{0};
@@ -147,6 +180,10 @@ class Pipeline {
   };
   absl::Mutex tenants_mu_;
   absl::flat_hash_map<std::string, CachedTenant> tenants_ ABSL_GUARDED_BY(tenants_mu_);
+
+  // Last: destroyed first, finishing asynchronous submissions while
+  // everything their callbacks use still exists.
+  GroupCommitter committer_;
 };
 
 }  // namespace alerthub

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "alerthub/adapters/curl/curl_transport.h"
 #include "alerthub/common/log.h"
@@ -62,8 +63,13 @@ absl::StatusOr<std::unique_ptr<RouterApp>> RouterApp::Start(AppOptions options) 
                             AdminApp::Start(&app->engine_->store(), app->auth_.get(),
                                             admin_options, router, &app->engine_->clock()));
   app->registry_ = std::make_unique<metrics::Registry>();
+  RouterServiceOptions service_options = options.service;
+  // Submissions run on the I/O threads when nothing they wait on before the
+  // commit leaves this process.
+  service_options.inline_submit = absl::StartsWith(options.engine.store, "sqlite:") &&
+                                  absl::StartsWith(options.engine.kv, "memory:");
   app->service_ = std::make_unique<RouterService>(app->engine_.get(), &app->admin_->authenticator(),
-                                                  app->registry_.get(), options.service);
+                                                  app->registry_.get(), service_options);
   if (options.serve_router) app->service_->Register(router);
   app->StartRules(router);
   if (options.delivery.enabled) {

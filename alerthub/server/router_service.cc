@@ -256,7 +256,9 @@ void RouterService::Register(http::Router& router) {
                },
                {.name = std::string(pattern)});
   };
-  add("POST", "/api/v1/notifications", &RouterService::Submit);
+  router.Add("POST", "/api/v1/notifications",
+             [this](Request r, ResponseWriter w) { Submit(std::move(r), std::move(w)); },
+             {.blocking = !options_.inline_submit, .name = "/api/v1/notifications"});
   add("GET", "/api/v1/notifications", &RouterService::List);
   add("POST", "/api/v1/notifications/batch", &RouterService::SubmitBatch);
   add("GET", "/api/v1/notifications/{id}", &RouterService::Get);
@@ -323,7 +325,19 @@ void RouterService::Submit(Request req, ResponseWriter writer) {
   ctx.idempotency_key = std::move(*idem);
   ctx.traceparent = req.traceparent;
   ctx.validated = true;
-  absl::StatusOr<SubmitResult> r = engine_->pipeline().Submit(ctx, *std::move(n));
+  if (options_.inline_submit) {
+    // On an I/O thread: the commit answers the request when it lands.
+    engine_->pipeline().SubmitAsync(
+        ctx, *std::move(n),
+        [this, writer = std::move(writer)](absl::StatusOr<SubmitResult> r) mutable {
+          AnswerSubmit(std::move(r), std::move(writer));
+        });
+    return;
+  }
+  AnswerSubmit(engine_->pipeline().Submit(ctx, *std::move(n)), std::move(writer));
+}
+
+void RouterService::AnswerSubmit(absl::StatusOr<SubmitResult> r, ResponseWriter writer) {
   if (!r.ok()) {
     if (r.status().code() == absl::StatusCode::kResourceExhausted) rate_limited_->Increment();
     return std::move(writer).Send(ProblemFromStatus(r.status()));

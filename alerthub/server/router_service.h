@@ -7,7 +7,8 @@
 //   service.Register(router);
 //   service.RegisterOperational(router, [&] { return server->ws_connections(); });
 //
-// Thread-safe: handlers run concurrently on the HTTP server's handler pool.
+// Thread-safe: handlers run concurrently on the HTTP server's handler pool
+// (the submit route on its I/O threads with inline_submit).
 #ifndef ALERTHUB_SERVER_ROUTER_SERVICE_H_
 #define ALERTHUB_SERVER_ROUTER_SERVICE_H_
 
@@ -29,6 +30,13 @@ struct RouterServiceOptions {
   // The version reported by alerthub_build_info.
   std::string version = "0.1.0";
   std::string commit = "unknown";
+  // Serve POST /api/v1/notifications on the HTTP I/O threads: the checks
+  // run there and the group commit answers the request when it lands
+  // (Pipeline::SubmitAsync), so no thread waits on a commit. Only for an
+  // engine whose Kv and store answer from this process (memory://,
+  // sqlite://): a network round trip there would stall every connection of
+  // the I/O thread. RouterApp sets it from the engine's URLs.
+  bool inline_submit = false;
 };
 
 class RouterService {
@@ -54,6 +62,7 @@ class RouterService {
                                          bool allow_query_key = false);
 
   void Submit(http::Request req, http::ResponseWriter writer);
+  void AnswerSubmit(absl::StatusOr<SubmitResult> r, http::ResponseWriter writer);
   void SubmitBatch(http::Request req, http::ResponseWriter writer);
   void Get(http::Request req, http::ResponseWriter writer);
   // DELETE /api/v1/notifications/{id}: cancels one not yet sent (scheduled or

@@ -7,6 +7,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "alerthub/adapters/sqlite/internal/wal_write_buffer.h"
+#include "alerthub/common/status.h"
 
 namespace alerthub::sqlite_internal {
 
@@ -167,11 +169,12 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(
     return absl::FailedPreconditionError(
         "sqlite: the linked SQLite library was built without thread support");
   }
+  ALERTHUB_RETURN_IF_ERROR(RegisterBufferedWalVfs());
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_PRIVATECACHE;
   flags |= mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY
                                    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, kBufferedWalVfs);
   if (rc != SQLITE_OK) {
     absl::Status status =
         StatusFromSqlite(rc, db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc),

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "alerthub/adapters/sqlite/internal/audit_table.h"
 #include "alerthub/adapters/sqlite/internal/schema.h"
+#include "alerthub/adapters/sqlite/internal/wal_write_buffer.h"
 #include "alerthub/common/status.h"
 #include "alerthub/ports/audit.h"
 
@@ -106,6 +107,10 @@ absl::Status Database::Write(absl::FunctionRef<absl::Status(Connection&)> body,
   Connection& conn = *writer_;
   const bool relax = durability == Durability::kRelaxed && synchronous_full_ && !in_memory_;
   if (relax) ALERTHUB_RETURN_IF_ERROR(conn.Run("PRAGMA synchronous=NORMAL"));
+  // The commit's WAL frames go out in one write, just before its fsync
+  // (wal_write_buffer.h); only with that fsync, so not for relaxed commits.
+  const bool buffer_wal = synchronous_full_ && !in_memory_ && !relax;
+  if (buffer_wal) ALERTHUB_RETURN_IF_ERROR(SetWalWriteBuffering(conn.raw(), true));
   absl::Status status = conn.Run("BEGIN IMMEDIATE");
   if (status.ok()) {
     status = body(conn);
@@ -118,6 +123,11 @@ absl::Status Database::Write(absl::FunctionRef<absl::Status(Connection&)> body,
     // Some errors (I/O, a full disk, SQLITE_BUSY on commit) already rolled the
     // transaction back; ROLLBACK would then fail with "no transaction".
     if (!status.ok() && !conn.InAutocommit()) conn.Run("ROLLBACK").IgnoreError();
+  }
+  if (buffer_wal) {
+    // Writes what a failed commit left buffered.
+    absl::Status flushed = SetWalWriteBuffering(conn.raw(), false);
+    if (status.ok()) status = flushed;
   }
   if (relax) {
     absl::Status restored = conn.Run("PRAGMA synchronous=FULL");
