@@ -24,7 +24,7 @@ ABSL_FLAG(int, http_port, 8080, "HTTP port for every REST route and the WebSocke
 ABSL_FLAG(int, handler_threads, 64,
           "Threads that run request handlers; they block on the database, and concurrent "
           "submissions share commits, so keep this well above the core count.");
-ABSL_FLAG(int, io_threads, 0, "HTTP I/O threads; 0 means one per core.");
+ABSL_FLAG(int, io_threads, 0, "HTTP I/O threads; 0 means one per CPU the process may run on.");
 ABSL_FLAG(int, http_header_timeout_ms, 10000,
           "Close a connection whose request headers take longer than this (slowloris).");
 ABSL_FLAG(int, http_idle_timeout_s, 60, "Close keep-alive connections idle this long.");

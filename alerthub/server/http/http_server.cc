@@ -1,5 +1,7 @@
 #include "alerthub/server/http/http_server.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -255,6 +257,11 @@ class HttpServer::Impl {
  private:
   static int IoThreadCount(const HttpServerOptions& options) {
     if (options.io_threads > 0) return options.io_threads;
+    // The CPUs this process may run on (taskset, cgroup cpusets), not the
+    // machine's: two I/O threads sharing one CPU only contend.
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0) return std::max(1, CPU_COUNT(&cpus));
     return std::max(1u, std::thread::hardware_concurrency());
   }
 

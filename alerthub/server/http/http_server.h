@@ -74,7 +74,7 @@ struct HttpServerOptions {
   // TCP port; 0 picks a free one (see HttpServer::port()).
   int port = 0;
   // Threads doing socket I/O and running non-blocking handlers; 0 means one
-  // per core.
+  // per CPU this process may run on (its affinity mask).
   int io_threads = 0;
   // Threads running blocking handlers and WebSocket acceptors; this many
   // handlers run at once, others queue. Large by default because the ingest
