@@ -37,6 +37,9 @@ void Engine::StartRelay() {
 
 Engine::~Engine() {
   if (relay_ != nullptr) relay_->Stop();
+  // Asynchronous submissions still committing finish here, while the relay
+  // their commits wake and every adapter still exist.
+  pipeline_.reset();
 }
 
 absl::StatusOr<Tenant> Engine::EnsureTenant(absl::string_view name) {
