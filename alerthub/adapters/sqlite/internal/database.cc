@@ -77,7 +77,12 @@ absl::StatusOr<std::shared_ptr<Database>> Database::Open(const DatabaseOptions& 
   // pages also slow single commits). Takes effect only when the database is
   // created.
   ALERTHUB_RETURN_IF_ERROR(writer->Exec("PRAGMA page_size=16384"));
-  if (!in_memory) ALERTHUB_RETURN_IF_ERROR(EnableWal(*writer));
+  if (!in_memory) {
+    ALERTHUB_RETURN_IF_ERROR(EnableWal(*writer));
+    // Each commit's WAL frames reach the file in a few large writes
+    // (wal_write_buffer.h) rather than two per page.
+    ALERTHUB_RETURN_IF_ERROR(SetWalWriteBuffering(writer->raw(), true));
+  }
   ALERTHUB_RETURN_IF_ERROR(writer->Exec(absl::StrCat(
       "PRAGMA synchronous=", options.synchronous_full ? "FULL" : "NORMAL",
       "; PRAGMA foreign_keys=ON; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;")));
@@ -107,10 +112,6 @@ absl::Status Database::Write(absl::FunctionRef<absl::Status(Connection&)> body,
   Connection& conn = *writer_;
   const bool relax = durability == Durability::kRelaxed && synchronous_full_ && !in_memory_;
   if (relax) ALERTHUB_RETURN_IF_ERROR(conn.Run("PRAGMA synchronous=NORMAL"));
-  // The commit's WAL frames go out in one write, just before its fsync
-  // (wal_write_buffer.h); only with that fsync, so not for relaxed commits.
-  const bool buffer_wal = synchronous_full_ && !in_memory_ && !relax;
-  if (buffer_wal) ALERTHUB_RETURN_IF_ERROR(SetWalWriteBuffering(conn.raw(), true));
   absl::Status status = conn.Run("BEGIN IMMEDIATE");
   if (status.ok()) {
     status = body(conn);
@@ -123,11 +124,6 @@ absl::Status Database::Write(absl::FunctionRef<absl::Status(Connection&)> body,
     // Some errors (I/O, a full disk, SQLITE_BUSY on commit) already rolled the
     // transaction back; ROLLBACK would then fail with "no transaction".
     if (!status.ok() && !conn.InAutocommit()) conn.Run("ROLLBACK").IgnoreError();
-  }
-  if (buffer_wal) {
-    // Writes what a failed commit left buffered.
-    absl::Status flushed = SetWalWriteBuffering(conn.raw(), false);
-    if (status.ok()) status = flushed;
   }
   if (relax) {
     absl::Status restored = conn.Run("PRAGMA synchronous=FULL");

@@ -43,6 +43,9 @@ struct alignas(16) File {
   File* main_db = nullptr;
   std::string buffer;
   sqlite3_int64 buffer_offset = 0;
+  // The last write was the header of a commit frame: its page, the next
+  // write, ends the commit's frames.
+  bool commit_page_next = false;
 
   bool Buffering() const { return main_db != nullptr && main_db->buffer_wal; }
 
@@ -60,6 +63,18 @@ struct alignas(16) File {
 };
 
 File* AsFile(sqlite3_file* f) { return reinterpret_cast<File*>(f); }
+
+// Whether a WAL write is the 24-byte header of a frame that commits a
+// transaction: SQLite writes each frame as its header, then its page, and a
+// commit frame's header holds the database size in pages (big-endian, bytes
+// 4-7) where other frames hold zero (https://www.sqlite.org/fileformat.html,
+// "WAL Frame Format"). The 32-byte WAL header is never 24 bytes long.
+bool IsCommitFrameHeader(const void* data, int amount) {
+  constexpr int kFrameHeaderBytes = 24;
+  if (amount != kFrameHeaderBytes) return false;
+  const auto* b = static_cast<const unsigned char*>(data);
+  return (b[4] | b[5] | b[6] | b[7]) != 0;
+}
 
 // Flushes a WAL file before an operation that must see its bytes; returns
 // the flush's error, or SQLITE_OK to go on.
@@ -94,6 +109,14 @@ int Write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset
   }
   if (f->buffer.empty()) f->buffer_offset = offset;
   f->buffer.append(static_cast<const char*>(data), static_cast<size_t>(amount));
+  if (f->commit_page_next) {
+    // The commit's last frame: it reaches the file now, before SQLite makes
+    // the commit visible to readers (which, without an fsync at commit,
+    // follows at once) — and a failure fails the commit.
+    f->commit_page_next = false;
+    return f->Flush();
+  }
+  f->commit_page_next = IsCommitFrameHeader(data, amount);
   return f->buffer.size() >= kMaxBuffered ? f->Flush() : SQLITE_OK;
 }
 

@@ -6,18 +6,17 @@
 // before its fsync; on virtualized machines, where a system call costs tens
 // of microseconds, that is a large share of the commit. While buffering is
 // switched on for a connection, the VFS keeps the contiguous WAL writes of
-// that connection in memory and writes them with one call when SQLite next
-// does anything else with the WAL file: its sync at commit (synchronous=FULL),
-// a read, a truncate, a size query, or a non-contiguous write. Nothing about
-// durability changes: the bytes reach the file before the fsync that makes
-// the commit durable, and before the commit is published to readers (SQLite
-// updates the wal-index only after that sync).
+// that connection in memory and writes them, 124 KiB per call, as soon as
+// the transaction's commit frame (the one holding the new database size) is
+// complete — before SQLite syncs the WAL (synchronous=FULL) and before it
+// publishes the commit to readers in the wal-index, with or without a sync —
+// and whenever SQLite does anything else with the WAL file first: a read, a
+// sync, a truncate, a size query, a non-contiguous write. So a failed write
+// fails the commit as it would without buffering, and nothing changes for
+// durability or for other connections.
 //
-// Buffering is only correct when every commit syncs the WAL, so it is off by
-// default and switched on per transaction by the owner of the connection:
-//
-//   ALERTHUB_RETURN_IF_ERROR(SetWalWriteBuffering(db, true));   // synchronous=FULL
-//   ... BEGIN ... COMMIT ...
+//   ALERTHUB_RETURN_IF_ERROR(SetWalWriteBuffering(db, true));
+//   ... any transactions ...
 //   ALERTHUB_RETURN_IF_ERROR(SetWalWriteBuffering(db, false));  // writes anything left
 //
 // Connections opened with kBufferedWalVfs behave exactly like the default
@@ -41,7 +40,7 @@ absl::Status RegisterBufferedWalVfs();
 
 // Switches WAL write buffering on or off for `db`'s main database (opened
 // with kBufferedWalVfs). Switching off writes what is buffered; an I/O error
-// doing so is returned. REQUIRES: synchronous=FULL on `db` while on.
+// doing so is returned. Fails for a database without a file (":memory:").
 absl::Status SetWalWriteBuffering(sqlite3* db, bool on);
 
 }  // namespace alerthub::sqlite_internal

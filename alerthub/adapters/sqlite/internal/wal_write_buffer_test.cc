@@ -118,6 +118,25 @@ TEST_F(WalWriteBufferTest, ABufferedCommitMakesFewWriteCalls) {
   EXPECT_EQ(Count(*writer_), 81);
 }
 
+TEST_F(WalWriteBufferTest, CommitsWithoutAnFsyncReachTheFileBeforeReadersSeeThem) {
+  // synchronous=NORMAL: no sync at commit, so SQLite publishes the commit to
+  // readers right after writing its frames; they must be in the file by then.
+  ASSERT_OK(writer_->Exec("PRAGMA synchronous=NORMAL"));
+  ASSERT_OK(SetWalWriteBuffering(writer_->raw(), true));
+  std::unique_ptr<Connection> reader = Open(Connection::Mode::kReadOnly);
+  ASSERT_OK(InsertRows(*writer_, 1, 10, false));  // creates the WAL
+  const int64_t before = WriteCalls();
+  for (int i = 1; i <= 20; ++i) {
+    ASSERT_OK(writer_->Exec(
+        "INSERT INTO t (v) SELECT randomblob(3000) FROM (SELECT 1 UNION ALL SELECT 2)"));
+    ASSERT_EQ(Count(*reader), 1 + 2 * i) << i;
+    ASSERT_EQ(IntegrityCheck(*reader), "ok") << i;
+  }
+  const int64_t calls = WriteCalls() - before;
+  EXPECT_LE(calls, 20 * 2);  // one or two writes per commit, not two per page
+  ASSERT_OK(SetWalWriteBuffering(writer_->raw(), false));
+}
+
 TEST_F(WalWriteBufferTest, RolledBackTransactionLeavesNothingBehind) {
   ASSERT_OK(InsertRows(*writer_, 10, 100, true));
   ASSERT_OK(SetWalWriteBuffering(writer_->raw(), true));
