@@ -1,5 +1,7 @@
 #include "alerthub/pipeline/outbox_relay.h"
 
+#include <algorithm>
+#include <deque>
 #include <utility>
 #include <vector>
 
@@ -10,28 +12,37 @@ OutboxRelay::OutboxRelay(Store* store, EventLog* log, OutboxRelayOptions options
 
 OutboxRelay::~OutboxRelay() { Stop(); }
 
-absl::StatusOr<int64_t> OutboxRelay::RunRound() {
+absl::StatusOr<OutboxRelay::Round> OutboxRelay::StartRound() {
   absl::StatusOr<std::vector<OutboxRecord>> claimed =
       store_->ClaimOutbox(options_.batch_size, options_.claim_lease);
   if (!claimed.ok()) return claimed.status();
-  if (claimed->empty()) return 0;
-
+  Round round;
+  if (claimed->empty()) return round;
   std::vector<EventMessage> messages;
   messages.reserve(claimed->size());
+  round.seqs.reserve(claimed->size());
   for (OutboxRecord& r : *claimed) {
+    round.seqs.push_back(r.seq);
     messages.push_back(EventMessage{std::move(r.topic), std::move(r.key),
                                     std::move(r.payload), {}});
   }
-  std::vector<absl::Status> statuses = log_->PublishReliable(messages);
+  round.publish = log_->StartPublish(messages);
+  return round;
+}
 
+absl::StatusOr<int64_t> OutboxRelay::Settle(std::vector<Round> rounds) {
   std::vector<int64_t> sent;
-  sent.reserve(claimed->size());
   absl::Status first_error;
-  for (size_t i = 0; i < statuses.size() && i < claimed->size(); ++i) {
-    if (statuses[i].ok()) {
-      sent.push_back((*claimed)[i].seq);
-    } else if (first_error.ok()) {
-      first_error = statuses[i];
+  for (Round& round : rounds) {
+    std::vector<absl::Status> statuses = round.publish->Wait();
+    for (size_t i = 0; i < round.seqs.size(); ++i) {
+      absl::Status s =
+          i < statuses.size() ? std::move(statuses[i]) : absl::InternalError("no report");
+      if (s.ok()) {
+        sent.push_back(round.seqs[i]);
+      } else if (first_error.ok()) {
+        first_error = std::move(s);
+      }
     }
   }
   // Unsent messages keep their claim until the lease passes, then are
@@ -45,10 +56,52 @@ absl::StatusOr<int64_t> OutboxRelay::RunRound() {
   return static_cast<int64_t>(sent.size());
 }
 
+absl::StatusOr<int64_t> OutboxRelay::RunRounds(absl::FunctionRef<bool()> stop) {
+  const size_t max_in_flight = static_cast<size_t>(std::max(1, options_.max_rounds_in_flight));
+  std::deque<Round> in_flight;
+  int64_t marked = 0;
+  absl::Status first_error;
+  bool claiming = true;
+  while (claiming || !in_flight.empty()) {
+    if (claiming && stop()) claiming = false;
+    if (claiming) {
+      absl::StatusOr<Round> round = StartRound();
+      if (!round.ok()) {
+        first_error = round.status();
+        claiming = false;
+      } else {
+        // A short batch: the outbox has nothing more to claim for now.
+        if (round->seqs.size() < static_cast<size_t>(options_.batch_size)) claiming = false;
+        if (!round->seqs.empty()) in_flight.push_back(*std::move(round));
+      }
+    }
+    // Settle the oldest round when no further one may start before it, and
+    // with it every following round whose reports are in already.
+    std::vector<Round> ready;
+    bool must = !claiming || in_flight.size() >= max_in_flight;
+    while (!in_flight.empty() && (must || in_flight.front().publish->Done())) {
+      ready.push_back(std::move(in_flight.front()));
+      in_flight.pop_front();
+      must = false;
+    }
+    if (ready.empty()) continue;
+    absl::StatusOr<int64_t> n = Settle(std::move(ready));
+    if (n.ok()) {
+      marked += *n;
+    } else {
+      // The bus or the store fails: start nothing new, settle the rest.
+      if (first_error.ok()) first_error = n.status();
+      claiming = false;
+    }
+  }
+  if (!first_error.ok()) return first_error;
+  return marked;
+}
+
 absl::StatusOr<int64_t> OutboxRelay::Drain() {
   int64_t total = 0;
   while (true) {
-    absl::StatusOr<int64_t> n = RunRound();
+    absl::StatusOr<int64_t> n = RunRounds([] { return false; });
     if (!n.ok()) return n.status();
     if (*n == 0) return total;
     total += *n;
@@ -74,6 +127,10 @@ void OutboxRelay::Stop() {
 
 void OutboxRelay::Loop() {
   absl::Duration wait = absl::ZeroDuration();
+  auto stopping = [this] {
+    absl::MutexLock lock(&mu_);
+    return stop_;
+  };
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -82,12 +139,12 @@ void OutboxRelay::Loop() {
       if (stop_) return;
       wake_ = false;
     }
-    absl::StatusOr<int64_t> n = RunRound();
+    // Runs while full batches come back; returns when the outbox is empty
+    // for now (or on failure or Stop()).
+    absl::StatusOr<int64_t> n = RunRounds(stopping);
     if (!n.ok()) {
       failed_rounds_.fetch_add(1, std::memory_order_relaxed);
       wait = options_.retry_backoff;
-    } else if (*n == options_.batch_size) {
-      wait = absl::ZeroDuration();  // more may be waiting
     } else {
       wait = options_.idle_poll;
     }
@@ -95,4 +152,3 @@ void OutboxRelay::Loop() {
 }
 
 }  // namespace alerthub
-

@@ -5,6 +5,17 @@
 // on the CloudEvent id). Safe to run in several processes at once: claims are
 // leased by the store.
 //
+// Rounds are pipelined: one thread claims a batch and hands it to the bus
+// (EventLog::StartPublish) while the reports of up to
+// max_rounds_in_flight - 1 earlier rounds are still outstanding, so the
+// broker always has work; a round's acknowledged rows are marked sent (with
+// those of the other rounds settled at the same time, in one statement) once
+// its reports are in. Batches are handed over in claim order from that one
+// thread, so messages of one key reach the bus in outbox order. A message
+// whose report failed keeps its claim until the lease passes and is then
+// claimed again; the relay stops claiming after such a failure, settles the
+// rounds in flight, and backs off.
+//
 //   OutboxRelay relay(store, event_log, {});
 //   relay.Start();           // a background thread; Wake() after commits
 //   ...
@@ -14,9 +25,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -28,6 +42,12 @@ namespace alerthub {
 struct OutboxRelayOptions {
   // Messages claimed and published per round.
   int batch_size = 512;
+  // Rounds whose delivery reports may be outstanding at once (values below 1
+  // count as 1, which waits for every round's reports before the next
+  // claim). A crash republishes at most batch_size * max_rounds_in_flight
+  // messages that the bus already has; claim_lease should cover the time the
+  // bus takes to report on that many.
+  int max_rounds_in_flight = 4;
   // How long a claim hides messages from other relays; a relay that dies
   // mid-round releases its messages when this passes.
   absl::Duration claim_lease = absl::Seconds(30);
@@ -44,23 +64,41 @@ class OutboxRelay {
   ~OutboxRelay();  // Stop()s
 
   // Publishes rounds until the outbox is empty or a round fails; returns how
-  // many messages were published and marked sent. For start-up replay and
-  // tests; thread-safe with a running relay (claims keep them apart).
+  // many messages were published and marked sent. On failure the messages
+  // acknowledged before it are marked sent all the same, and the error is
+  // returned. For start-up replay and tests; thread-safe with a running relay
+  // (claims keep them apart).
   absl::StatusOr<int64_t> Drain();
 
   // Starts the background thread. REQUIRES: not started.
   void Start();
   // Wakes the background thread now (after a commit).
   void Wake();
-  // Stops the background thread after its current round. Idempotent.
+  // Stops the background thread once the rounds it has in flight are
+  // settled (their reports in, the acknowledged rows marked). Idempotent.
   void Stop();
 
   int64_t published() const { return published_.load(std::memory_order_relaxed); }
   int64_t failed_rounds() const { return failed_rounds_.load(std::memory_order_relaxed); }
 
  private:
-  // One claim/publish/mark round: the number published, 0 when empty.
-  absl::StatusOr<int64_t> RunRound();
+  // A claimed batch handed to the bus; its reports may be outstanding.
+  struct Round {
+    std::vector<int64_t> seqs;  // the claimed rows, in claim order
+    std::unique_ptr<PendingPublish> publish;
+  };
+
+  // Claims a batch and hands it to the bus; no seqs when nothing is
+  // claimable.
+  absl::StatusOr<Round> StartRound();
+  // Waits for the reports of `rounds` and marks their acknowledged rows sent
+  // in one statement. The number marked, or the first failed report's status
+  // (or the mark's) after marking what was acknowledged.
+  absl::StatusOr<int64_t> Settle(std::vector<Round> rounds);
+  // Pipelined rounds until a claim comes back short of batch_size, a round
+  // fails or `stop()`; every round started is settled before it returns. The
+  // number marked sent, or the first error.
+  absl::StatusOr<int64_t> RunRounds(absl::FunctionRef<bool()> stop);
   void Loop();
 
   Store* const store_;

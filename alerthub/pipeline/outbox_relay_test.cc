@@ -1,6 +1,10 @@
 #include "alerthub/pipeline/outbox_relay.h"
 
+#include <algorithm>
+#include <memory>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "alerthub/adapters/inproc/inproc_event_log.h"
@@ -15,6 +19,69 @@
 
 namespace alerthub {
 namespace {
+
+// An EventLog whose reports arrive late: StartPublish hands each message to
+// an inproc log at once (unless its key is in `fail_keys`), but the handle is
+// Done() only after Wait(), so the relay has every round it may start in
+// flight. Checks that no row is marked sent before its round's Wait()
+// returned.
+class LateReportsLog final : public EventLog {
+ public:
+  // `total`: the rows in the outbox before the relay starts.
+  LateReportsLog(EventLog* inner, Store* store, int64_t total)
+      : total_(total), inner_(inner), store_(store) {}
+
+  std::vector<absl::Status> PublishReliable(absl::Span<const EventMessage> messages) override {
+    return StartPublish(messages)->Wait();
+  }
+  std::unique_ptr<PendingPublish> StartPublish(absl::Span<const EventMessage> messages) override {
+    std::vector<absl::Status> statuses;
+    for (const EventMessage& m : messages) {
+      statuses.push_back(fail_keys.contains(m.key) ? absl::UnavailableError("no ack")
+                                                   : inner_->PublishReliable(m));
+    }
+    max_in_flight = std::max(max_in_flight, ++in_flight);
+    return std::make_unique<Late>(this, std::move(statuses));
+  }
+  absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(absl::string_view topic,
+                                                          absl::string_view group,
+                                                          Handler handler) override {
+    return inner_->Subscribe(topic, group, std::move(handler));
+  }
+  absl::Status Ping() override { return inner_->Ping(); }
+
+  std::set<std::string> fail_keys;
+  int in_flight = 0;
+  int max_in_flight = 0;
+  int acked = 0;           // OK reports Wait() has returned
+  bool marked_early = false;  // a row was marked sent before its report
+
+ private:
+  class Late final : public PendingPublish {
+   public:
+    Late(LateReportsLog* log, std::vector<absl::Status> statuses)
+        : log_(log), statuses_(std::move(statuses)) {}
+    bool Done() override { return waited_; }
+    std::vector<absl::Status> Wait() override {
+      waited_ = true;
+      --log_->in_flight;
+      absl::StatusOr<int64_t> pending = log_->store_->CountOutboxPending();
+      // Rows gone from the outbox so far, all of them reported OK before.
+      if (!pending.ok() || log_->total_ - *pending > log_->acked) log_->marked_early = true;
+      for (const absl::Status& s : statuses_) log_->acked += s.ok() ? 1 : 0;
+      return std::move(statuses_);
+    }
+
+   private:
+    LateReportsLog* const log_;
+    std::vector<absl::Status> statuses_;
+    bool waited_ = false;
+  };
+
+  const int64_t total_;
+  EventLog* const inner_;
+  Store* const store_;
+};
 
 class OutboxRelayTest : public ::testing::Test {
  protected:
@@ -50,6 +117,29 @@ class OutboxRelayTest : public ::testing::Test {
       if (r.ok()) ids.push_back(r->id);
     }
     return ids;
+  }
+
+  // Subscribes a consumer group that records the keys it is handed.
+  std::unique_ptr<Subscription> RecordKeys(std::vector<std::string>* keys) {
+    absl::StatusOr<std::unique_ptr<Subscription>> sub =
+        log_->Subscribe(kTopicCreated, "test", [keys](const EventMessage& m) {
+          keys->push_back(m.key);
+          return absl::OkStatus();
+        });
+    EXPECT_TRUE(sub.ok()) << sub.status();
+    return sub.ok() ? *std::move(sub) : nullptr;
+  }
+
+  // After a failed Drain: its unsent messages keep their claim for `lease`
+  // (nothing to publish), then `n` of them go out.
+  void ExpectRepublishedAfterLease(OutboxRelay& relay, absl::Duration lease, int64_t n) {
+    absl::StatusOr<int64_t> published = relay.Drain();
+    ASSERT_OK(published.status());
+    EXPECT_EQ(*published, 0);
+    clock_.Advance(lease + absl::Seconds(1));
+    published = relay.Drain();
+    ASSERT_OK(published.status());
+    EXPECT_EQ(*published, n);
   }
 
   SimulatedClock clock_;
@@ -94,12 +184,7 @@ TEST_F(OutboxRelayTest, FailedPublishStaysPendingAndIsRetriedAfterLease) {
   ASSERT_OK_AND_ASSIGN(int64_t pending, store_->CountOutboxPending());
   EXPECT_EQ(pending, 3);
   fail = false;
-  // Still claimed by the failed round: nothing to publish yet.
-  ASSERT_OK_AND_ASSIGN(int64_t n, relay.Drain());
-  EXPECT_EQ(n, 0);
-  clock_.Advance(absl::Seconds(31));
-  ASSERT_OK_AND_ASSIGN(n, relay.Drain());
-  EXPECT_EQ(n, 3);
+  ExpectRepublishedAfterLease(relay, absl::Seconds(30), 3);
   EXPECT_EQ(got.size(), 3u);
 }
 
@@ -126,6 +211,57 @@ TEST_F(OutboxRelayTest, BackgroundThreadPublishesAfterWake) {
   absl::MutexLock lock(&mu);
   EXPECT_EQ(seen, 5);
   EXPECT_EQ(relay.published(), 5);
+}
+
+TEST_F(OutboxRelayTest, PipelinedRoundsPublishInClaimOrderAndMarkAfterTheirReports) {
+  std::vector<std::string> ids = SubmitN(25);
+  std::vector<std::string> keys;
+  std::unique_ptr<Subscription> sub = RecordKeys(&keys);
+  LateReportsLog late(log_.get(), store_.get(), 25);
+  OutboxRelay relay(store_.get(), &late, {.batch_size = 4, .max_rounds_in_flight = 3});
+  ASSERT_OK_AND_ASSIGN(int64_t n, relay.Drain());
+  EXPECT_EQ(n, 25);
+  EXPECT_EQ(keys, ids);  // claim order, across rounds in flight together
+  EXPECT_EQ(late.max_in_flight, 3);
+  EXPECT_FALSE(late.marked_early);
+  ASSERT_OK_AND_ASSIGN(int64_t pending, store_->CountOutboxPending());
+  EXPECT_EQ(pending, 0);
+  EXPECT_EQ(relay.published(), 25);
+}
+
+TEST_F(OutboxRelayTest, OneRoundInFlightWaitsForEachRoundsReports) {
+  SubmitN(9);
+  LateReportsLog late(log_.get(), store_.get(), 9);
+  OutboxRelay relay(store_.get(), &late, {.batch_size = 2, .max_rounds_in_flight = 1});
+  ASSERT_OK_AND_ASSIGN(int64_t n, relay.Drain());
+  EXPECT_EQ(n, 9);
+  EXPECT_EQ(late.max_in_flight, 1);
+  EXPECT_FALSE(late.marked_early);
+}
+
+TEST_F(OutboxRelayTest, FailedReportKeepsOnlyItsRowWhileTheRoundsAroundItAreMarked) {
+  std::vector<std::string> ids = SubmitN(12);
+  std::vector<std::string> keys;
+  std::unique_ptr<Subscription> sub = RecordKeys(&keys);
+  LateReportsLog late(log_.get(), store_.get(), 12);
+  late.fail_keys = {ids[5]};  // in the second of three rounds in flight
+  OutboxRelay relay(store_.get(), &late,
+                    {.batch_size = 4, .max_rounds_in_flight = 3, .claim_lease = absl::Seconds(30)});
+  EXPECT_THAT(relay.Drain(), ::alerthub::testing::StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_FALSE(late.marked_early);
+  EXPECT_EQ(relay.published(), 11);
+  ASSERT_OK_AND_ASSIGN(int64_t pending, store_->CountOutboxPending());
+  EXPECT_EQ(pending, 1);
+  std::vector<std::string> others = ids;
+  others.erase(others.begin() + 5);
+  EXPECT_EQ(keys, others);
+
+  late.fail_keys.clear();
+  ExpectRepublishedAfterLease(relay, absl::Seconds(30), 1);
+  ASSERT_EQ(keys.size(), 12u);
+  EXPECT_EQ(keys.back(), ids[5]);
+  ASSERT_OK_AND_ASSIGN(pending, store_->CountOutboxPending());
+  EXPECT_EQ(pending, 0);
 }
 
 }  // namespace

@@ -31,6 +31,24 @@ struct EventMessage {
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. traceparent
 };
 
+// A publication handed to the bus by EventLog::StartPublish whose
+// acknowledgements may still be outstanding. Not thread-safe: one owner
+// calls Done() and Wait(). Destroying it without Wait() does not withdraw
+// the messages; their statuses are then just not observed. Must not
+// outlive the EventLog that made it.
+class PendingPublish {
+ public:
+  virtual ~PendingPublish() = default;
+
+  // true when every message's status is known, so Wait() will not block.
+  virtual bool Done() = 0;
+
+  // Blocks until every message is acknowledged or has failed and returns one
+  // status per message, in order, with PublishReliable's meanings.
+  // REQUIRES: called at most once.
+  virtual std::vector<absl::Status> Wait() = 0;
+};
+
 class EventLog {
  public:
   virtual ~EventLog() = default;
@@ -49,6 +67,16 @@ class EventLog {
     return PublishReliable(absl::MakeConstSpan(&message, 1)).front();
   }
 
+  // PublishReliable in two steps, so a caller can hand over the next batch
+  // while the broker still acknowledges earlier ones: hands `messages` to the
+  // bus (copied; the span may go away on return) and returns a handle whose
+  // Wait() gives the statuses PublishReliable would have returned. Messages
+  // of one key handed over from one thread keep that order across calls as
+  // within one (the order PublishReliable keeps). The default implementation
+  // publishes synchronously (the handle is Done() at once); kafka:// returns
+  // as soon as the producer has the messages.
+  virtual std::unique_ptr<PendingPublish> StartPublish(absl::Span<const EventMessage> messages);
+
   // Delivers every message published to `topic` to one member of consumer
   // group `group` (members of a group share the work; every group sees every
   // message). A handler that returns non-OK has the message redelivered later;
@@ -60,6 +88,26 @@ class EventLog {
   // OK when the broker can be reached now; kUnavailable otherwise.
   virtual absl::Status Ping() = 0;
 };
+
+namespace event_log_internal {
+
+// The handle of a publication whose statuses are already known.
+class SettledPublish final : public PendingPublish {
+ public:
+  explicit SettledPublish(std::vector<absl::Status> statuses) : statuses_(std::move(statuses)) {}
+  bool Done() override { return true; }
+  std::vector<absl::Status> Wait() override { return std::move(statuses_); }
+
+ private:
+  std::vector<absl::Status> statuses_;
+};
+
+}  // namespace event_log_internal
+
+inline std::unique_ptr<PendingPublish> EventLog::StartPublish(
+    absl::Span<const EventMessage> messages) {
+  return std::make_unique<event_log_internal::SettledPublish>(PublishReliable(messages));
+}
 
 }  // namespace alerthub
 

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -186,5 +187,54 @@ TEST_P(EventLogContractTest, BadSubscriptionIsInvalidArgument) {
 }
 
 TEST_P(EventLogContractTest, PingAnswers) { EXPECT_OK(log_->Ping()); }
+
+TEST_P(EventLogContractTest, StartPublishKeepsKeyOrderAcrossOutstandingBatches) {
+  const std::string topic = Topic("t");
+  Recorder rec;
+  ASSERT_OK_AND_ASSIGN(auto sub, log_->Subscribe(topic, "g", rec.Handler()));
+  // Three batches of one key handed over before any report is awaited, then
+  // awaited newest first.
+  std::vector<std::unique_ptr<PendingPublish>> pending;
+  std::vector<std::string> expected;
+  for (int b = 0; b < 3; ++b) {
+    std::vector<EventMessage> batch;
+    for (int i = 0; i < 4; ++i) {
+      expected.push_back(absl::StrCat("m", b * 4 + i));
+      batch.push_back(Msg(topic, "one-key", expected.back()));
+    }
+    pending.push_back(log_->StartPublish(batch));
+  }
+  for (int b = 2; b >= 0; --b) {
+    std::vector<absl::Status> statuses = pending[b]->Wait();
+    ASSERT_EQ(statuses.size(), 4u) << "batch " << b;
+    for (const absl::Status& s : statuses) EXPECT_OK(s) << "batch " << b;
+    EXPECT_TRUE(pending[b]->Done());
+  }
+  EXPECT_EQ(rec.WaitFor(12), expected);
+}
+
+TEST_P(EventLogContractTest, StartPublishReportsEachMessage) {
+  const std::string topic = Topic("t");
+  Recorder rec;
+  ASSERT_OK_AND_ASSIGN(auto sub, log_->Subscribe(topic, "g", rec.Handler()));
+  std::unique_ptr<PendingPublish> none = log_->StartPublish({});
+  EXPECT_TRUE(none->Done());
+  EXPECT_TRUE(none->Wait().empty());
+  std::unique_ptr<PendingPublish> two =
+      log_->StartPublish({Msg(topic, "a", "first"), Msg(topic, "b", "second")});
+  std::vector<absl::Status> statuses = two->Wait();
+  ASSERT_EQ(statuses.size(), 2u);
+  EXPECT_OK(statuses[0]);
+  EXPECT_OK(statuses[1]);
+  EXPECT_THAT(rec.WaitFor(2), UnorderedElementsAre("first", "second"));
+}
+
+TEST_P(EventLogContractTest, DroppedPendingPublishIsStillPublished) {
+  const std::string topic = Topic("t");
+  Recorder rec;
+  ASSERT_OK_AND_ASSIGN(auto sub, log_->Subscribe(topic, "g", rec.Handler()));
+  log_->StartPublish({Msg(topic, "k", "unobserved")}).reset();
+  EXPECT_THAT(rec.WaitFor(1), ElementsAre("unobserved"));
+}
 
 }  // namespace alerthub

@@ -115,6 +115,30 @@ class Producer {
   std::thread poller_;
 };
 
+class KafkaEventLog;
+
+// The handle StartPublish returns: done when the producer has reported on
+// every message it was handed.
+class KafkaPendingPublish final : public PendingPublish {
+ public:
+  KafkaPendingPublish(KafkaEventLog* log, std::shared_ptr<Producer> producer,
+                      std::shared_ptr<PublishWait> wait, bool fatal)
+      : log_(log), producer_(std::move(producer)), wait_(std::move(wait)), fatal_(fatal) {}
+
+  bool Done() override {
+    absl::MutexLock lock(&wait_->mu);
+    return wait_->outstanding == 0;
+  }
+
+  std::vector<absl::Status> Wait() override;
+
+ private:
+  KafkaEventLog* const log_;
+  const std::shared_ptr<Producer> producer_;
+  const std::shared_ptr<PublishWait> wait_;
+  const bool fatal_;  // producing failed fatally
+};
+
 class KafkaEventLog final : public EventLog {
  public:
   KafkaEventLog(const KafkaEventLogOptions& options, Properties base,
@@ -122,6 +146,10 @@ class KafkaEventLog final : public EventLog {
       : options_(options), base_(std::move(base)), producer_(std::move(producer)) {}
 
   std::vector<absl::Status> PublishReliable(absl::Span<const EventMessage> messages) override {
+    return StartPublish(messages)->Wait();
+  }
+
+  std::unique_ptr<PendingPublish> StartPublish(absl::Span<const EventMessage> messages) override {
     std::shared_ptr<Producer> producer = CurrentProducer();
     auto wait = std::make_shared<PublishWait>();
     {
@@ -143,13 +171,8 @@ class KafkaEventLog final : public EventLog {
         wait->statuses[i] = std::move(s);
       }
     }
-    absl::MutexLock lock(&wait->mu);
-    auto delivered = [&wait]()
-                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(wait->mu) { return wait->outstanding == 0; };
-    // librdkafka reports every message within message.timeout.ms.
-    wait->mu.Await(absl::Condition(&delivered));
-    if (fatal || wait->fatal) ReplaceProducer(producer);
-    return wait->statuses;
+    return std::make_unique<KafkaPendingPublish>(this, std::move(producer), std::move(wait),
+                                                 fatal);
   }
 
   absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(absl::string_view topic,
@@ -183,6 +206,8 @@ class KafkaEventLog final : public EventLog {
   }
 
  private:
+  friend class KafkaPendingPublish;
+
   std::shared_ptr<Producer> CurrentProducer() {
     absl::MutexLock lock(&producer_mu_);
     return producer_;
@@ -368,6 +393,23 @@ class KafkaEventLog final : public EventLog {
   std::atomic<bool> has_controller_{true};
   std::atomic<bool> warned_no_controller_{false};
 };
+
+std::vector<absl::Status> KafkaPendingPublish::Wait() {
+  bool fatal = fatal_;
+  std::vector<absl::Status> statuses;
+  {
+    absl::MutexLock lock(&wait_->mu);
+    auto delivered = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(wait_->mu) {
+      return wait_->outstanding == 0;
+    };
+    // librdkafka reports every message within message.timeout.ms.
+    wait_->mu.Await(absl::Condition(&delivered));
+    fatal = fatal || wait_->fatal;
+    statuses = std::move(wait_->statuses);
+  }
+  if (fatal) log_->ReplaceProducer(producer_);
+  return statuses;
+}
 
 absl::StatusOr<int> IntParam(absl::string_view url, absl::string_view name, absl::string_view value,
                              int min) {

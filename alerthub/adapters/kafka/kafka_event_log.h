@@ -19,6 +19,10 @@
 // linger_ms) per EventLog. PublishReliable hands every message to it and
 // returns only when each one's delivery report has arrived, so OK means the
 // in-sync replicas have it — the outbox relay marks a row sent only then.
+// StartPublish is the same in two steps: it returns once the producer has
+// the messages (blocking only while librdkafka's local queue is full), and
+// the handle's Wait() returns when their reports are in; so a caller keeps
+// the producer's queue full across batches, as `kcat -P` does.
 // The message key (the notification id) picks the partition, so one key's
 // messages stay in order. Headers pass through as Kafka headers (traceparent
 // among them); a message without a content-type header gets
@@ -52,7 +56,8 @@
 // to the failed message and pauses it for a backoff (100 ms doubling to
 // 10 s); other partitions keep flowing.
 //
-// Thread-safe. Subscriptions must be destroyed before the EventLog.
+// Thread-safe. Subscriptions and pending publishes must be destroyed before
+// the EventLog.
 #ifndef ALERTHUB_ADAPTERS_KAFKA_KAFKA_EVENT_LOG_H_
 #define ALERTHUB_ADAPTERS_KAFKA_KAFKA_EVENT_LOG_H_
 

@@ -25,7 +25,10 @@
 //
 // Semantics: see alerthub/ports/store.h; every call that returns OK has
 // committed durably: sessions whose synchronous_commit is off (a server or
-// role default) turn it back on. CommitSubmissions writes a whole
+// role default) turn it back on — except ClaimOutbox and MarkOutboxSent,
+// which commit asynchronously: when a server crash loses one, its messages
+// are only published again (at-least-once), and the next durable commit of
+// any call flushes it. CommitSubmissions writes a whole
 // call with one multi-row INSERT per table in one transaction; dedup is the
 // unique index on (tenant_id, dedup_key) with ON CONFLICT DO NOTHING, so
 // concurrent submissions of one key from several routers store one
