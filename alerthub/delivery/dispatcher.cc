@@ -107,8 +107,10 @@ Dispatcher::~Dispatcher() {
 absl::Status Dispatcher::SubscribeTo(EventLog* bus) {
   ALERTHUB_ASSIGN_OR_RETURN(
       subscription_,
-      bus->Subscribe(kTopicCreated, kRoutingGroup,
-                     [this](const EventMessage& m) { return Route(m); }));
+      bus->SubscribeBatch(kTopicCreated, kRoutingGroup,
+                          [this](absl::Span<const EventMessage> messages) {
+                            return RouteBatch(messages);
+                          }));
   return absl::OkStatus();
 }
 
@@ -123,7 +125,24 @@ void Dispatcher::PublishUpdate(const Notification& n, const StatusTransition& t)
   PublishStatusUpdate(kv_, n.tenant_id, u);
 }
 
+// One created event's routing, decided before the batch's transaction.
+struct Dispatcher::PreparedRoute {
+  size_t message = 0;  // its index in the batch
+  Notification notification;
+  std::string traceparent;
+  // The rules' effective priority, carried by the tasks to the senders.
+  std::optional<Priority> priority;
+  // What to record while the notification is still accepted; unset for a
+  // notification routed before (a replayed event).
+  std::optional<RoutingWrite> write;
+};
+
 absl::Status Dispatcher::Route(const EventMessage& message) {
+  return RouteBatch(absl::MakeConstSpan(&message, 1)).front();
+}
+
+absl::StatusOr<std::optional<Dispatcher::PreparedRoute>> Dispatcher::PrepareRoute(
+    const EventMessage& message, absl::Time now) {
   nlohmann::json j = nlohmann::json::parse(message.payload, nullptr,
                                            /*allow_exceptions=*/false);
   absl::StatusOr<CloudEvent> event =
@@ -133,20 +152,19 @@ absl::Status Dispatcher::Route(const EventMessage& message) {
     Log(LogLevel::kError, "routing: dropping a malformed created event",
         {{"key", message.key},
          {"error", event.ok() ? "no subject or tenantid" : event.status().ToString()}});
-    return absl::OkStatus();
+    return std::optional<PreparedRoute>();
   }
   absl::StatusOr<Notification> n = store_->GetNotification(event->tenantid, event->subject);
   if (absl::IsNotFound(n.status())) {
     Log(LogLevel::kWarning, "routing: the notification of a created event does not exist",
         {{"notification_id", event->subject}});
-    return absl::OkStatus();
+    return std::optional<PreparedRoute>();
   }
   ALERTHUB_RETURN_IF_ERROR(n.status());
-  const absl::Time now = clock_->Now();
 
-  RoutingOutcome outcome;
-  // The rules' effective priority, carried by the tasks to the senders.
-  std::optional<Priority> priority;
+  PreparedRoute route;
+  route.traceparent = event->traceparent;
+  std::optional<Priority>& priority = route.priority;
   if (n->status == NotificationStatus::kAccepted) {
     RoutingPlan plan;
     if (options_.planner) {
@@ -209,36 +227,115 @@ absl::Status Dispatcher::Route(const EventMessage& message) {
                                     event->traceparent);
     // --- Digests: the members are held until their group's flush (digest.h).
     if (plan.digest.has_value() && !w.deliveries.empty()) HoldForDigest(*plan.digest, &w);
-    ALERTHUB_ASSIGN_OR_RETURN(outcome, store_->RecordRouting(w));
-  } else {
-    // Routed before (a replayed event): only re-enqueue what is unfinished.
-    PageRequest page{.cursor = "", .limit = 500};
-    while (true) {
-      ALERTHUB_ASSIGN_OR_RETURN(
-          Page<Delivery> p,
-          store_->ListDeliveries(n->tenant_id,
-                                 DeliveryFilter{.status = std::nullopt,
-                                                .notification_id = n->id},
-                                 page));
-      for (Delivery& d : p.items) outcome.deliveries.push_back(std::move(d));
-      if (!p.has_more || outcome.deliveries.empty()) break;
-      page.cursor = outcome.deliveries.back().id;
+    route.write = std::move(w);
+  }
+  route.notification = *std::move(n);
+  return std::optional<PreparedRoute>(std::move(route));
+}
+
+std::vector<absl::Status> Dispatcher::RouteBatch(absl::Span<const EventMessage> messages) {
+  std::vector<absl::Status> out(messages.size());
+  const absl::Time now = clock_->Now();
+  std::vector<PreparedRoute> routes;
+  routes.reserve(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    absl::StatusOr<std::optional<PreparedRoute>> r = PrepareRoute(messages[i], now);
+    if (!r.ok()) {
+      out[i] = r.status();
+    } else if (r->has_value()) {
+      (*r)->message = i;
+      routes.push_back(*std::move(*r));
     }
   }
-  PublishUpdate(*n, outcome.notification);
 
-  for (const Delivery& d : outcome.deliveries) {
-    if (d.status != DeliveryStatus::kPending && d.status != DeliveryStatus::kHeld &&
-        d.status != DeliveryStatus::kSending) {
+  // First routings are recorded together, in one transaction; a notification
+  // routed before (a replayed event) only has what is unfinished re-enqueued.
+  std::vector<absl::StatusOr<RoutingOutcome>> outcomes(routes.size());
+  std::vector<RoutingWrite> writes;
+  std::vector<size_t> written;  // routes[written[k]] made writes[k]
+  for (size_t j = 0; j < routes.size(); ++j) {
+    if (routes[j].write.has_value()) {
+      writes.push_back(*std::move(routes[j].write));
+      written.push_back(j);
+    } else {
+      outcomes[j] = RoutedBefore(routes[j].notification);
+    }
+  }
+  if (!writes.empty()) {
+    absl::StatusOr<std::vector<absl::StatusOr<RoutingOutcome>>> recorded =
+        store_->RecordRoutings(writes);
+    if (!recorded.ok() && writes.size() > 1) {
+      // One malformed write fails the whole transaction: record one by one,
+      // so only that one is refused.
+      recorded.emplace();
+      for (const RoutingWrite& w : writes) recorded->push_back(store_->RecordRouting(w));
+    }
+    for (size_t k = 0; k < written.size(); ++k) {
+      outcomes[written[k]] =
+          recorded.ok() ? std::move((*recorded)[k]) : absl::StatusOr<RoutingOutcome>(recorded.status());
+    }
+  }
+
+  std::vector<NewTask> tasks;
+  std::vector<size_t> enqueued_by;  // messages that have tasks in `tasks`
+  int ready[std::size(kAllChannels)] = {};
+  for (size_t j = 0; j < routes.size(); ++j) {
+    const PreparedRoute& route = routes[j];
+    absl::StatusOr<RoutingOutcome>& outcome = outcomes[j];
+    if (absl::IsNotFound(outcome.status())) {
+      // Deleted (or erased) since it was read: nothing left to route.
+      Log(LogLevel::kWarning, "routing: the notification of a created event is gone",
+          {{"notification_id", route.notification.id}});
       continue;
     }
-    absl::Time at = now;
-    if (d.next_attempt_at.has_value() && *d.next_attempt_at > now) at = *d.next_attempt_at;
-    ALERTHUB_RETURN_IF_ERROR(queue_->Enqueue(DeliveryQueue(d.channel), d.id,
-                                             TaskPayload(d, event->traceparent, priority), at));
-    if (at <= now) Wake(d.channel, 1);
+    if (!outcome.ok()) {
+      out[route.message] = outcome.status();
+      continue;
+    }
+    PublishUpdate(route.notification, outcome->notification);
+    bool any = false;
+    for (const Delivery& d : outcome->deliveries) {
+      if (d.status != DeliveryStatus::kPending && d.status != DeliveryStatus::kHeld &&
+          d.status != DeliveryStatus::kSending) {
+        continue;
+      }
+      absl::Time at = now;
+      if (d.next_attempt_at.has_value() && *d.next_attempt_at > now) at = *d.next_attempt_at;
+      tasks.push_back(NewTask{DeliveryQueue(d.channel), d.id,
+                              TaskPayload(d, route.traceparent, route.priority), at});
+      if (at <= now) ++ready[static_cast<int>(d.channel) - 1];
+      any = true;
+    }
+    if (any) enqueued_by.push_back(route.message);
   }
-  return absl::OkStatus();
+  if (tasks.empty()) return out;
+  absl::Status enqueued = queue_->EnqueueMany(tasks);
+  if (!enqueued.ok()) {
+    // Every message whose tasks may be missing comes back; routing it again
+    // only re-enqueues (idempotent).
+    for (size_t i : enqueued_by) out[i] = enqueued;
+    return out;
+  }
+  for (Channel c : kAllChannels) {
+    if (ready[static_cast<int>(c) - 1] > 0) Wake(c, ready[static_cast<int>(c) - 1]);
+  }
+  return out;
+}
+
+absl::StatusOr<RoutingOutcome> Dispatcher::RoutedBefore(const Notification& n) {
+  RoutingOutcome outcome;
+  PageRequest page{.cursor = "", .limit = 500};
+  while (true) {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Page<Delivery> p,
+        store_->ListDeliveries(n.tenant_id,
+                               DeliveryFilter{.status = std::nullopt, .notification_id = n.id},
+                               page));
+    for (Delivery& d : p.items) outcome.deliveries.push_back(std::move(d));
+    if (!p.has_more || outcome.deliveries.empty()) break;
+    page.cursor = outcome.deliveries.back().id;
+  }
+  return outcome;
 }
 
 void Dispatcher::Wake(Channel channel, int tasks) {
@@ -252,13 +349,15 @@ absl::Status Dispatcher::RequeueUnfinished() {
   int64_t requeued = 0;
   while (true) {
     ALERTHUB_ASSIGN_OR_RETURN(Page<Delivery> p, store_->ListUnfinishedDeliveries(page));
+    std::vector<NewTask> tasks;
+    tasks.reserve(p.items.size());
     for (const Delivery& d : p.items) {
       absl::Time at = now;
       if (d.next_attempt_at.has_value() && *d.next_attempt_at > now) at = *d.next_attempt_at;
-      ALERTHUB_RETURN_IF_ERROR(
-          queue_->Enqueue(DeliveryQueue(d.channel), d.id, TaskPayload(d, ""), at));
-      ++requeued;
+      tasks.push_back(NewTask{DeliveryQueue(d.channel), d.id, TaskPayload(d, ""), at});
     }
+    ALERTHUB_RETURN_IF_ERROR(queue_->EnqueueMany(tasks));
+    requeued += static_cast<int64_t>(tasks.size());
     if (!p.has_more || p.items.empty()) break;
     page.cursor = p.items.back().id;
   }
@@ -394,7 +493,8 @@ absl::StatusOr<std::optional<Priority>> Dispatcher::RoutedPriority(const Deliver
 absl::StatusOr<Dispatcher::Attempt> Dispatcher::MakeAttempt(const Task& task,
                                                             const Delivery& d,
                                                             const std::string& traceparent,
-                                                            std::optional<Priority> priority) {
+                                                            std::optional<Priority> priority,
+                                                            IntegrationCache* integrations) {
   absl::StatusOr<Notification> n = store_->GetNotification(d.tenant_id, d.notification_id);
   if (absl::IsNotFound(n.status())) {
     return FailWithoutSending(task, d, nullptr, "the notification no longer exists");
@@ -408,17 +508,27 @@ absl::StatusOr<Dispatcher::Attempt> Dispatcher::MakeAttempt(const Task& task,
   }
   if (priority.has_value()) n->priority = *priority;
 
-  absl::StatusOr<Integration> sealed = store_->GetIntegration(d.tenant_id, d.integration_id);
-  if (absl::IsNotFound(sealed.status())) {
-    return FailWithoutSending(task, d, &*n,
-                              absl::StrCat("integration ", d.integration_id, " was deleted"));
+  // The batch's deliveries mostly share their integrations: each is read
+  // and opened once per batch.
+  auto [cached, first_use] =
+      integrations->try_emplace(std::make_pair(d.tenant_id, d.integration_id),
+                                absl::UnknownError("not read"));
+  absl::StatusOr<Integration>& integration = cached->second;
+  if (first_use) {
+    absl::StatusOr<Integration> sealed = store_->GetIntegration(d.tenant_id, d.integration_id);
+    if (absl::IsNotFound(sealed.status())) {
+      integration = absl::NotFoundError(absl::StrCat("integration ", d.integration_id,
+                                                     " was deleted"));
+    } else if (!sealed.ok()) {
+      integrations->erase(cached);  // a store error: the next delivery asks again
+      return sealed.status();
+    } else if (!sealed->enabled) {
+      integration = absl::FailedPreconditionError(
+          absl::StrCat("integration ", d.integration_id, " is disabled"));
+    } else {
+      integration = catalog_->OpenIntegration(*std::move(sealed));
+    }
   }
-  ALERTHUB_RETURN_IF_ERROR(sealed.status());
-  if (!sealed->enabled) {
-    return FailWithoutSending(task, d, &*n,
-                              absl::StrCat("integration ", d.integration_id, " is disabled"));
-  }
-  absl::StatusOr<Integration> integration = catalog_->OpenIntegration(*std::move(sealed));
   if (!integration.ok()) {
     return FailWithoutSending(task, d, &*n, std::string(integration.status().message()));
   }
@@ -537,8 +647,31 @@ absl::Status Dispatcher::ProcessTask(const Task& task) {
 }
 
 absl::Status Dispatcher::ProcessTasks(absl::Span<const Task> tasks) {
+  std::vector<TaskSettlement> settlements;
+  absl::Status status = RunTasks(tasks, &settlements);
+  for (absl::Status& s : queue_->Settle(settlements)) status.Update(std::move(s));
+  return status;
+}
+
+absl::Status Dispatcher::RunTasks(absl::Span<const Task> tasks,
+                                  std::vector<TaskSettlement>* settlements) {
   absl::Status status;  // the first error; the other tasks still run
   auto note = [&status](absl::Status s) { status.Update(std::move(s)); };
+  auto ack = [settlements](const Task& task) {
+    TaskSettlement s;
+    s.task = &task;
+    settlements->push_back(std::move(s));
+  };
+  auto retry = [settlements](const Task& task, absl::Time at, std::string error) {
+    settlements->push_back({.task = &task, .kind = TaskSettlement::Kind::kRetry,
+                            .available_at = at, .error = std::move(error)});
+  };
+  auto dead_letter = [settlements](const Task& task, std::string reason) {
+    settlements->push_back({.task = &task,
+                            .kind = TaskSettlement::Kind::kDeadLetter,
+                            .available_at = absl::InfinitePast(),
+                            .error = std::move(reason)});
+  };
 
   // 1. Which deliveries the tasks name.
   std::vector<const Task*> named;
@@ -548,7 +681,7 @@ absl::Status Dispatcher::ProcessTasks(absl::Span<const Task> tasks) {
   for (const Task& task : tasks) {
     std::optional<TaskRef> ref = ParseTaskPayload(task.payload);
     if (!ref.has_value()) {
-      note(queue_->DeadLetter(task, "malformed delivery task payload"));
+      dead_letter(task, "malformed delivery task payload");
       continue;
     }
     if (ref->digest) {
@@ -572,16 +705,18 @@ absl::Status Dispatcher::ProcessTasks(absl::Span<const Task> tasks) {
   if (named.empty()) return status;
 
   // 2. Claim them together (one transaction).
+  const absl::Time lease_ends = clock_->Now() + options_.lease;  // no later than the claims'
   ALERTHUB_ASSIGN_OR_RETURN(std::vector<absl::StatusOr<DeliveryClaim>> claims,
                             store_->ClaimDeliveries(refs, options_.lease));
 
   // 3. Attempt the claimed ones.
+  IntegrationCache integrations;
   std::vector<Attempt> attempts;
   attempts.reserve(named.size());
   for (size_t i = 0; i < named.size(); ++i) {
     const Task& task = *named[i];
     if (!claims[i].ok()) {  // the delivery is gone: nothing to do
-      note(queue_->Ack(task));
+      ack(task);
       continue;
     }
     const DeliveryClaim& claim = *claims[i];
@@ -592,22 +727,34 @@ absl::Status Dispatcher::ProcessTasks(absl::Span<const Task> tasks) {
         // the worker died). A dead delivery must still reach the
         // dead-letter queue: at least once there too.
         if (claim.delivery.status == DeliveryStatus::kFailed) {
-          note(queue_->DeadLetter(task, claim.delivery.last_error));
+          dead_letter(task, claim.delivery.last_error);
         } else {
-          note(queue_->Ack(task));
+          ack(task);
         }
         continue;
       case DeliveryClaim::Result::kBusy:
-        note(queue_->Retry(task, clock_->Now() + options_.lease, "delivery is being sent"));
+        retry(task, clock_->Now() + options_.lease, "delivery is being sent");
         continue;
       case DeliveryClaim::Result::kNotDue:
-        note(queue_->Retry(task, *claim.delivery.next_attempt_at, "not due yet"));
+        retry(task, *claim.delivery.next_attempt_at, "not due yet");
         continue;
       case DeliveryClaim::Result::kClaimed:
         break;
     }
+    if (clock_->Now() + options_.send_budget > lease_ends) {
+      // Earlier sends of the batch were slow: this one could outlast the
+      // claim. Its task comes back when the claim's lease has ended.
+      if (claim.notification.changed()) {
+        absl::StatusOr<Notification> n =
+            store_->GetNotification(claim.delivery.tenant_id, claim.delivery.notification_id);
+        if (n.ok()) PublishUpdate(*n, claim.notification);
+      }
+      retry(task, lease_ends + absl::Seconds(1), "the batch's lease ran short; not sent");
+      continue;
+    }
     absl::StatusOr<Attempt> a =
-        MakeAttempt(task, claim.delivery, refs_of[i].traceparent, refs_of[i].priority);
+        MakeAttempt(task, claim.delivery, refs_of[i].traceparent, refs_of[i].priority,
+                    &integrations);
     if (!a.ok()) {
       // The store failed; the claim's lease runs out and the task comes back.
       note(a.status());
@@ -634,7 +781,7 @@ absl::Status Dispatcher::ProcessTasks(absl::Span<const Task> tasks) {
       // its own attempt: this task is a duplicate.
       Log(LogLevel::kWarning, "delivery: attempt not recorded",
           {{"delivery_id", a.write.delivery_id}, {"error", records[i].status().ToString()}});
-      note(queue_->Ack(task));
+      ack(task);
       continue;
     }
     PublishUpdate(a.notification, records[i]->notification);
@@ -647,13 +794,13 @@ absl::Status Dispatcher::ProcessTasks(absl::Span<const Task> tasks) {
     }
     switch (a.write.status) {
       case DeliveryStatus::kDelivered:
-        note(queue_->Ack(task));
+        ack(task);
         break;
       case DeliveryStatus::kPending:
-        note(queue_->Retry(task, *a.write.next_attempt_at, a.write.last_error));
+        retry(task, *a.write.next_attempt_at, a.write.last_error);
         break;
       default:
-        note(queue_->DeadLetter(task, a.write.last_error));
+        dead_letter(task, a.write.last_error);
         break;
     }
   }

@@ -12,7 +12,9 @@
 // Delivery per (notification, integration, recipient) is written with the
 // routing event in one transaction, then each unfinished delivery is
 // enqueued on `integration.<channel>.delivery` (TaskQueue ids are delivery ids, so
-// enqueueing twice is harmless). A replayed event routes nothing twice: a
+// enqueueing twice is harmless). The bus hands over created events in batches
+// (EventLog::SubscribeBatch): a batch's routings commit in one transaction and
+// its tasks are enqueued in one call. A replayed event routes nothing twice: a
 // notification already routed only has its unfinished deliveries re-enqueued.
 //
 // Delivery (the workers, `workers_per_channel` threads per channel): lease a
@@ -31,6 +33,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,10 +70,15 @@ struct DispatcherOptions {
   // Concurrent sends per channel.
   int workers_per_channel = 4;
   // Tasks one worker leases at a time (then sends one by one).
-  int lease_batch = 8;
-  // How long a worker owns a task and its delivery; longer than a send can
-  // take (the senders' 15 s timeout), so a live worker never loses one.
+  int lease_batch = 32;
+  // How long a worker owns a task and its delivery (the whole leased batch,
+  // sent one by one); longer than send_budget.
   absl::Duration lease = absl::Seconds(60);
+  // The longest one send may take (the senders' 15 s timeout, and a
+  // margin). A claimed delivery is sent only while its lease has this much
+  // left, so a live worker never sends one whose lease another worker may
+  // have taken over; the rest of a slow batch comes back when its lease ends.
+  absl::Duration send_budget = absl::Seconds(20);
   // How often one idle worker per channel looks for due retries and work
   // other processes enqueued (work routed here wakes workers at once).
   absl::Duration idle_poll = absl::Milliseconds(500);
@@ -117,6 +125,10 @@ class Dispatcher {
   // there is nothing to do (unknown notification); an error has the bus
   // deliver the event again.
   absl::Status Route(const EventMessage& message);
+  // Route for several events: their routings are recorded in one
+  // transaction and their tasks enqueued in one call. One status per
+  // message, in order.
+  std::vector<absl::Status> RouteBatch(absl::Span<const EventMessage> messages);
 
   // Re-enqueues every unfinished delivery (a restart's recovery: tasks whose
   // enqueue a crash undid come back), then starts the workers. Idempotent.
@@ -128,6 +140,8 @@ class Dispatcher {
   // transaction, sends each, and records every attempt in one transaction
   // (the workers' step; tests call it directly). Returns the first error; a
   // task it could not finish comes back when its lease ends.
+  // The tasks' acks, retries and dead-letterings are settled together at the
+  // end (TaskQueue::Settle).
   absl::Status ProcessTasks(absl::Span<const Task> tasks);
   absl::Status ProcessTask(const Task& task);
 
@@ -142,17 +156,33 @@ class Dispatcher {
 
  private:
   struct Attempt;  // one claimed delivery's attempt, waiting to be recorded
+  struct PreparedRoute;  // one event's routing, waiting to be recorded
+
+  // Reads the notification a created event names and decides its routing.
+  // Unset when there is nothing to do (malformed event, unknown notification).
+  absl::StatusOr<std::optional<PreparedRoute>> PrepareRoute(const EventMessage& message,
+                                                            absl::Time now);
+  // The deliveries of a notification routed before.
+  absl::StatusOr<RoutingOutcome> RoutedBefore(const Notification& n);
 
   void WorkerLoop(Channel channel, bool poller);
+  // ProcessTasks' work: how each task is to end goes to `settlements`.
+  absl::Status RunTasks(absl::Span<const Task> tasks, std::vector<TaskSettlement>* settlements);
   // Tells `channel`'s idle workers that `tasks` more are ready.
   void Wake(Channel channel, int tasks);
   absl::Status RequeueUnfinished();
-  // Loads what a claimed delivery needs (its recipient's addresses too),
-  // renders and sends it, with `priority` (the rules' effective priority
-  // from the task; unset: from the routing event, else the notification's).
+  // Opened integrations of one batch by (tenant id, integration id), or why
+  // one cannot be used (deleted, disabled, unreadable secrets).
+  using IntegrationCache =
+      std::map<std::pair<std::string, std::string>, absl::StatusOr<Integration>>;
+  // Loads what a claimed delivery needs (its recipient's addresses too; its
+  // integration through `integrations`), renders and sends it, with
+  // `priority` (the rules' effective priority from the task; unset: from
+  // the routing event, else the notification's).
   absl::StatusOr<Attempt> MakeAttempt(const Task& task, const Delivery& d,
                                       const std::string& traceparent,
-                                      std::optional<Priority> priority);
+                                      std::optional<Priority> priority,
+                                      IntegrationCache* integrations);
   // The effective priority the routing event of d's notification recorded.
   absl::StatusOr<std::optional<Priority>> RoutedPriority(const Delivery& d);
   // A permanent failure that needs no send (integration gone, template

@@ -1,6 +1,7 @@
 #include "alerthub/delivery/dispatcher.h"
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <random>
@@ -352,6 +353,84 @@ TEST_F(DispatcherTest, ReplayedCreatedEventCreatesNothingTwice) {
   int routed = 0;
   for (const CloudEvent& e : events) routed += e.type == kEventRouted;
   EXPECT_EQ(routed, 1);
+}
+
+TEST_F(DispatcherTest, RouteBatchRoutesEveryEventOfTheBatch) {
+  AddWebhook();
+  std::vector<Notification> ns;
+  std::vector<EventMessage> batch;
+  for (int i = 0; i < 3; ++i) {
+    ns.push_back(Submit({}));
+    batch.push_back(created_);
+  }
+  batch.push_back(batch.front());  // a duplicate within the batch
+  batch.push_back({std::string(kTopicCreated), "k", "not json", {}});  // dropped
+  std::vector<absl::Status> statuses = dispatcher_->RouteBatch(batch);
+  ASSERT_THAT(statuses, SizeIs(batch.size()));
+  for (const absl::Status& s : statuses) EXPECT_OK(s);
+  for (const Notification& n : ns) {
+    EXPECT_THAT(DeliveriesOf(n), SizeIs(1));
+    EXPECT_EQ(StatusOf(n), NotificationStatus::kRouted);
+  }
+  EXPECT_EQ(RunDue(), 3);
+  EXPECT_THAT(sender_.sent(), SizeIs(3));
+  for (const Notification& n : ns) EXPECT_EQ(StatusOf(n), NotificationStatus::kDelivered);
+  // Replayed as a batch after delivery: nothing is created or sent again.
+  for (const absl::Status& s : dispatcher_->RouteBatch(batch)) EXPECT_OK(s);
+  EXPECT_EQ(RunDue(), 0);
+}
+
+// Each send takes `per_send` on the simulated clock.
+class SlowSender : public ChannelSender {
+ public:
+  SlowSender(SimulatedClock* clock, absl::Duration per_send) : clock_(clock), per_send_(per_send) {}
+  SendResult Send(const SendAttempt&) override {
+    clock_->Advance(per_send_);
+    ++sends_;
+    SendResult r;
+    r.outcome = AttemptOutcome::kSuccess;
+    r.code = 200;
+    return r;
+  }
+  int sends() const { return sends_; }
+
+ private:
+  SimulatedClock* const clock_;
+  const absl::Duration per_send_;
+  std::atomic<int> sends_{0};
+};
+
+TEST_F(DispatcherTest, ASlowBatchSendsOnlyWhatItsLeaseCovers) {
+  AddWebhook();
+  SlowSender slow(&clock_, absl::Seconds(30));
+  DispatcherOptions options;
+  options.clock = &clock_;
+  options.lease = absl::Seconds(60);
+  options.send_budget = absl::Seconds(20);
+  Dispatcher dispatcher(store_.get(), queue_.get(), kv_.get(), catalog_.get(), &slow,
+                        resolver_.get(), options);
+  std::vector<Notification> ns;
+  for (int i = 0; i < 3; ++i) {
+    ns.push_back(Submit({}));
+    ASSERT_OK(dispatcher.Route(created_));
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> tasks,
+                       queue_->Lease(DeliveryQueue(Channel::kWebhook), 10, options.lease));
+  ASSERT_THAT(tasks, SizeIs(3));
+  // Sends at 0 s and 30 s fit the 60 s lease with 20 s to spare; a third,
+  // starting at 60 s, would not.
+  EXPECT_OK(dispatcher.ProcessTasks(tasks));
+  EXPECT_EQ(slow.sends(), 2);
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> early,
+                       queue_->Lease(DeliveryQueue(Channel::kWebhook), 10, options.lease));
+  EXPECT_THAT(early, IsEmpty());  // back only once the claim's lease has ended
+  clock_.Advance(absl::Seconds(2));
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> later,
+                       queue_->Lease(DeliveryQueue(Channel::kWebhook), 10, options.lease));
+  ASSERT_THAT(later, SizeIs(1));
+  EXPECT_OK(dispatcher.ProcessTasks(later));
+  EXPECT_EQ(slow.sends(), 3);
+  for (const Notification& n : ns) EXPECT_EQ(StatusOf(n), NotificationStatus::kDelivered);
 }
 
 TEST_F(DispatcherTest, ADuplicateTaskForAFinishedDeliveryIsDropped) {

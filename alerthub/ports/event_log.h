@@ -85,6 +85,18 @@ class EventLog {
   virtual absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(
       absl::string_view topic, absl::string_view group, Handler handler) = 0;
 
+  // Subscribe for a handler that takes several messages of the topic at once
+  // and returns one status per message, in order, each with Handler's
+  // meaning (a handler that returns another count fails them all). Within
+  // one call the messages keep their publication order; a failed message
+  // comes again, and so may later messages of its key the call handled. inproc:// passes
+  // all of one PublishReliable's messages of the topic in one call; the
+  // default implementation (kafka://) passes one message per call.
+  using BatchHandler =
+      std::function<std::vector<absl::Status>(absl::Span<const EventMessage> messages)>;
+  virtual absl::StatusOr<std::unique_ptr<Subscription>> SubscribeBatch(
+      absl::string_view topic, absl::string_view group, BatchHandler handler);
+
   // OK when the broker can be reached now; kUnavailable otherwise.
   virtual absl::Status Ping() = 0;
 };
@@ -107,6 +119,18 @@ class SettledPublish final : public PendingPublish {
 inline std::unique_ptr<PendingPublish> EventLog::StartPublish(
     absl::Span<const EventMessage> messages) {
   return std::make_unique<event_log_internal::SettledPublish>(PublishReliable(messages));
+}
+
+inline absl::StatusOr<std::unique_ptr<Subscription>> EventLog::SubscribeBatch(
+    absl::string_view topic, absl::string_view group, BatchHandler handler) {
+  if (!handler) return absl::InvalidArgumentError("SubscribeBatch needs a handler");
+  return Subscribe(topic, group, [handler = std::move(handler)](const EventMessage& m) {
+    std::vector<absl::Status> statuses = handler(absl::MakeConstSpan(&m, 1));
+    if (statuses.size() != 1) {
+      return absl::InternalError("a batch handler returned the wrong number of statuses");
+    }
+    return std::move(statuses.front());
+  });
 }
 
 }  // namespace alerthub

@@ -491,9 +491,23 @@ class Store {
                                       absl::string_view id) = 0;
 
   // --- Deliveries ------------------------------------------------------------
-  // Writes routing's decision in one transaction (see RoutingWrite).
-  // kNotFound when the notification is absent or another tenant's.
-  virtual absl::StatusOr<RoutingOutcome> RecordRouting(const RoutingWrite& write) = 0;
+  // Writes routing's decisions for several notifications in ONE
+  // transaction (see RoutingWrite). One result per write, in order: kNotFound
+  // in its slot when the notification is absent or another tenant's (that
+  // write stores nothing; the others commit). A malformed write
+  // (kInvalidArgument: a delivery of another notification or tenant, a
+  // digest member without its window) or a failed transaction fails the
+  // whole call.
+  virtual absl::StatusOr<std::vector<absl::StatusOr<RoutingOutcome>>> RecordRoutings(
+      absl::Span<const RoutingWrite> writes) = 0;
+
+  // RecordRoutings for one notification.
+  absl::StatusOr<RoutingOutcome> RecordRouting(const RoutingWrite& write) {
+    absl::StatusOr<std::vector<absl::StatusOr<RoutingOutcome>>> r =
+        RecordRoutings(absl::MakeConstSpan(&write, 1));
+    if (!r.ok()) return r.status();
+    return std::move(r->front());
+  }
 
   // Claims each delivery of `refs` for one attempt until now + lease, in ONE
   // transaction, when it is pending or held and due (next_attempt_at unset

@@ -96,8 +96,9 @@ class StoreWrapper : public Store {
   absl::Status DeleteTemplate(absl::string_view tenant_id, absl::string_view id) override {
     return target_->DeleteTemplate(tenant_id, id);
   }
-  absl::StatusOr<RoutingOutcome> RecordRouting(const RoutingWrite& write) override {
-    return target_->RecordRouting(write);
+  absl::StatusOr<std::vector<absl::StatusOr<RoutingOutcome>>> RecordRoutings(
+      absl::Span<const RoutingWrite> writes) override {
+    return target_->RecordRoutings(writes);
   }
   absl::StatusOr<std::vector<absl::StatusOr<DeliveryClaim>>> ClaimDeliveries(
       absl::Span<const DeliveryRef> refs, absl::Duration lease) override {

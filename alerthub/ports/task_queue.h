@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 
 namespace alerthub {
 
@@ -33,6 +34,23 @@ struct Task {
   absl::Time available_at = absl::InfinitePast();
   std::string last_error;  // set by Retry()/DeadLetter()
   std::string receipt;     // adapter's handle for this lease; pass the Task back as is
+};
+
+// One task for TaskQueue::EnqueueMany.
+struct NewTask {
+  std::string queue;
+  std::string id;
+  std::string payload;
+  absl::Time available_at = absl::InfinitePast();
+};
+
+// How a leased task ends, for TaskQueue::Settle: Ack, Retry or DeadLetter.
+struct TaskSettlement {
+  enum class Kind { kAck, kRetry, kDeadLetter };
+  const Task* task = nullptr;  // as leased; must outlive the call
+  Kind kind = Kind::kAck;
+  absl::Time available_at = absl::InfinitePast();  // kRetry
+  std::string error;  // kRetry: the error; kDeadLetter: the reason
 };
 
 class TaskQueue {
@@ -72,6 +90,17 @@ class TaskQueue {
   // Moves a leased task to the queue's dead-letter queue with `reason`.
   virtual absl::Status DeadLetter(const Task& task, absl::string_view reason) = 0;
 
+  // Enqueue for several tasks (of any queues) at once: sql:// adds them in
+  // one transaction. OK when every task is in its queue; on an error some may
+  // have been added (Enqueue is idempotent: retry them all). The default
+  // calls Enqueue for each.
+  virtual absl::Status EnqueueMany(absl::Span<const NewTask> tasks);
+
+  // Ends several leased tasks at once, each as Ack, Retry or DeadLetter would:
+  // sql:// in one transaction. One status per settlement, in order, with
+  // those methods' meanings. The default calls them one by one.
+  virtual std::vector<absl::Status> Settle(absl::Span<const TaskSettlement> settlements);
+
   // Up to `limit` dead tasks of `queue`, oldest first.
   virtual absl::StatusOr<std::vector<Task>> ListDead(absl::string_view queue,
                                                      int limit) = 0;
@@ -86,6 +115,34 @@ class TaskQueue {
   // OK when the queue can be used now; kUnavailable otherwise.
   virtual absl::Status Ping() = 0;
 };
+
+inline absl::Status TaskQueue::EnqueueMany(absl::Span<const NewTask> tasks) {
+  for (const NewTask& t : tasks) {
+    absl::Status s = Enqueue(t.queue, t.id, t.payload, t.available_at);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+inline std::vector<absl::Status> TaskQueue::Settle(
+    absl::Span<const TaskSettlement> settlements) {
+  std::vector<absl::Status> out;
+  out.reserve(settlements.size());
+  for (const TaskSettlement& s : settlements) {
+    switch (s.kind) {
+      case TaskSettlement::Kind::kAck:
+        out.push_back(Ack(*s.task));
+        break;
+      case TaskSettlement::Kind::kRetry:
+        out.push_back(Retry(*s.task, s.available_at, s.error));
+        break;
+      case TaskSettlement::Kind::kDeadLetter:
+        out.push_back(DeadLetter(*s.task, s.error));
+        break;
+    }
+  }
+  return out;
+}
 
 }  // namespace alerthub
 

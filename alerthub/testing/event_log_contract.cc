@@ -1,5 +1,6 @@
 #include "alerthub/testing/event_log_contract.h"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -34,6 +35,13 @@ class Recorder {
     auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return seen_.size() >= n; };
     mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(10));
     return seen_;
+  }
+  EventLog::BatchHandler BatchHandler() {
+    return [this](absl::Span<const EventMessage> ms) {
+      absl::MutexLock lock(&mu_);
+      for (const EventMessage& m : ms) seen_.push_back(m.payload);
+      return std::vector<absl::Status>(ms.size());
+    };
   }
   std::vector<std::string> Seen() {
     absl::MutexLock lock(&mu_);
@@ -235,6 +243,58 @@ TEST_P(EventLogContractTest, DroppedPendingPublishIsStillPublished) {
   ASSERT_OK_AND_ASSIGN(auto sub, log_->Subscribe(topic, "g", rec.Handler()));
   log_->StartPublish({Msg(topic, "k", "unobserved")}).reset();
   EXPECT_THAT(rec.WaitFor(1), ElementsAre("unobserved"));
+}
+
+TEST_P(EventLogContractTest, BatchSubscriberReceivesMessagesInKeyOrder) {
+  const std::string topic = Topic("t");
+  Recorder rec;
+  ASSERT_OK_AND_ASSIGN(auto sub, log_->SubscribeBatch(topic, "g", rec.BatchHandler()));
+  std::vector<EventMessage> batch;
+  for (int i = 0; i < 5; ++i) batch.push_back(Msg(topic, "k", absl::StrCat("m", i)));
+  for (const absl::Status& s : log_->PublishReliable(batch)) EXPECT_OK(s);
+  EXPECT_THAT(rec.WaitFor(5), ElementsAre("m0", "m1", "m2", "m3", "m4"));
+}
+
+TEST_P(EventLogContractTest, BatchSubscriberFailingOneMessageSeesItAgain) {
+  const std::string topic = Topic("t");
+  absl::Mutex mu;
+  bool failed_once = false;
+  std::vector<std::string> ok_payloads;
+  ASSERT_OK_AND_ASSIGN(
+      auto sub, log_->SubscribeBatch(topic, "g", [&](absl::Span<const EventMessage> ms) {
+        absl::MutexLock lock(&mu);
+        std::vector<absl::Status> out;
+        for (const EventMessage& m : ms) {
+          if (m.payload == "flaky" && !failed_once) {
+            failed_once = true;
+            out.push_back(absl::UnavailableError("first try fails"));
+          } else {
+            ok_payloads.push_back(m.payload);
+            out.emplace_back();
+          }
+        }
+        return out;
+      }));
+  std::vector<absl::Status> first =
+      log_->PublishReliable({Msg(topic, "a", "steady"), Msg(topic, "b", "flaky")});
+  ASSERT_EQ(first.size(), 2u);
+  if (!first[1].ok()) PublishUntilOk(log_.get(), Msg(topic, "b", "flaky"));
+  for (int i = 0; i < 1000; ++i) {
+    {
+      absl::MutexLock lock(&mu);
+      if (std::count(ok_payloads.begin(), ok_payloads.end(), "flaky") > 0) break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  absl::MutexLock lock(&mu);
+  EXPECT_TRUE(failed_once);
+  EXPECT_EQ(std::count(ok_payloads.begin(), ok_payloads.end(), "steady"), 1);
+  EXPECT_GE(std::count(ok_payloads.begin(), ok_payloads.end(), "flaky"), 1);
+}
+
+TEST_P(EventLogContractTest, BatchSubscriptionWithoutHandlerIsInvalidArgument) {
+  EXPECT_THAT(log_->SubscribeBatch(Topic("t"), "g", nullptr).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 }  // namespace alerthub

@@ -17,6 +17,7 @@ namespace {
 
 using ::absl::StatusCode;
 using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
@@ -326,6 +327,125 @@ TEST_P(StoreContractTest, RoutingToNothingSuppresses) {
   ASSERT_OK_AND_ASSIGN(RoutingOutcome out, store_->RecordRouting(w));
   EXPECT_THAT(out.deliveries, IsEmpty());
   EXPECT_EQ(out.notification.after, NotificationStatus::kSuppressed);
+}
+
+// Checks that `n` is stored with `status` and exactly the events `types`.
+void ExpectStored(Store& store, const Notification& n, NotificationStatus status,
+                  const std::vector<absl::string_view>& types) {
+  ASSERT_OK_AND_ASSIGN(Notification got, store.GetNotification(n.tenant_id, n.id));
+  EXPECT_EQ(got.status, status) << n.id;
+  ASSERT_OK_AND_ASSIGN(std::vector<CloudEvent> events, store.ListEvents(n.tenant_id, n.id));
+  EXPECT_THAT(EventTypes(events), ElementsAreArray(types)) << n.id;
+}
+
+TEST_P(StoreContractTest, RoutingBatchReportsAnUnknownNotificationInItsSlot) {
+  Tenant t = AddTenant("acme");
+  SubmissionWrite s1 = NewSubmission(t.id);
+  SubmissionWrite s3 = NewSubmission(t.id);
+  CommitAll({s1, s3});
+  const Notification& n1 = s1.notification;
+  const Notification& n3 = s3.notification;
+
+  std::vector<RoutingWrite> writes = {
+      DeliveryFixture::Routing(n1, {"int-a", "int-b"}, clock_.Now()),
+      DeliveryFixture::Routing(n1, {"int-c"}, clock_.Now()),
+      DeliveryFixture::Routing(n3, {"int-a"}, clock_.Now())};
+  // The middle write is well formed but names no stored notification.
+  writes[1].notification_id = "no-such-notification";
+  writes[1].deliveries[0].notification_id = "no-such-notification";
+  ASSERT_OK_AND_ASSIGN(std::vector<absl::StatusOr<RoutingOutcome>> out,
+                       store_->RecordRoutings(writes));
+  ASSERT_THAT(out, SizeIs(3));
+  ASSERT_OK(out[0].status());
+  EXPECT_THAT(out[1], StatusIs(StatusCode::kNotFound, HasSubstr("no-such-notification")));
+  ASSERT_OK(out[2].status());
+  EXPECT_THAT(DeliveryIds(out[0]->deliveries),
+              ElementsAre(writes[0].deliveries[0].id, writes[0].deliveries[1].id));
+  EXPECT_EQ(out[0]->notification.before, NotificationStatus::kAccepted);
+  EXPECT_EQ(out[0]->notification.after, NotificationStatus::kRouted);
+  EXPECT_THAT(DeliveryIds(out[2]->deliveries), ElementsAre(writes[2].deliveries[0].id));
+  EXPECT_EQ(out[2]->notification.after, NotificationStatus::kRouted);
+
+  // Both others committed; the unknown one stored nothing.
+  for (const Notification* n : {&n1, &n3}) {
+    ExpectStored(*store_, *n, NotificationStatus::kRouted, {kEventAccepted, kEventRouted});
+  }
+  ASSERT_OK_AND_ASSIGN(Page<Delivery> all, store_->ListDeliveries(t.id, {}, {}));
+  EXPECT_THAT(DeliveryIds(all.items),
+              ElementsAre(writes[2].deliveries[0].id, writes[0].deliveries[1].id,
+                          writes[0].deliveries[0].id));
+  EXPECT_THAT(store_->GetDelivery(t.id, writes[1].deliveries[0].id),
+              StatusIs(StatusCode::kNotFound));
+
+  ASSERT_OK_AND_ASSIGN(std::vector<absl::StatusOr<RoutingOutcome>> none,
+                       store_->RecordRoutings({}));
+  EXPECT_THAT(none, IsEmpty());
+}
+
+TEST_P(StoreContractTest, RoutingBatchNamingANotificationTwiceCreatesNothingTwice) {
+  Tenant t = AddTenant("acme");
+  SubmissionWrite s = NewSubmission(t.id);
+  CommitAll({s});
+  const Notification& n = s.notification;
+
+  // A replay within the batch: fresh delivery ids and event, same integrations.
+  std::vector<RoutingWrite> writes = {
+      DeliveryFixture::Routing(n, {"int-a", "int-b"}, clock_.Now()),
+      DeliveryFixture::Routing(n, {"int-a", "int-b"}, clock_.Now())};
+  ASSERT_OK_AND_ASSIGN(std::vector<absl::StatusOr<RoutingOutcome>> out,
+                       store_->RecordRoutings(writes));
+  ASSERT_THAT(out, SizeIs(2));
+  ASSERT_OK(out[0].status());
+  ASSERT_OK(out[1].status());
+  EXPECT_THAT(DeliveryIds(out[0]->deliveries),
+              ElementsAre(writes[0].deliveries[0].id, writes[0].deliveries[1].id));
+  EXPECT_EQ(out[0]->notification.before, NotificationStatus::kAccepted);
+  EXPECT_EQ(out[0]->notification.after, NotificationStatus::kRouted);
+  EXPECT_THAT(DeliveryIds(out[1]->deliveries), DeliveryIds(out[0]->deliveries));
+  EXPECT_FALSE(out[1]->notification.changed());
+  EXPECT_EQ(out[1]->notification.after, NotificationStatus::kRouted);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<CloudEvent> events, store_->ListEvents(t.id, n.id));
+  EXPECT_THAT(EventTypes(events), ElementsAre(kEventAccepted, kEventRouted));
+  ASSERT_OK_AND_ASSIGN(Page<Delivery> all, store_->ListDeliveries(t.id, {}, {}));
+  EXPECT_THAT(all.items, SizeIs(2));
+  EXPECT_THAT(store_->GetDelivery(t.id, writes[1].deliveries[0].id),
+              StatusIs(StatusCode::kNotFound));
+}
+
+TEST_P(StoreContractTest, RoutingBatchWithAMalformedWriteStoresNothing) {
+  Tenant t = AddTenant("acme");
+  SubmissionWrite s1 = NewSubmission(t.id);
+  SubmissionWrite s2 = NewSubmission(t.id);
+  CommitAll({s1, s2});
+  const Notification& n1 = s1.notification;
+  const Notification& n2 = s2.notification;
+
+  // The second write carries a delivery of the first notification: the
+  // whole call fails, so the first write (already applied inside the
+  // transaction) is rolled back too.
+  std::vector<RoutingWrite> writes = {
+      DeliveryFixture::Routing(n1, {"int-a"}, clock_.Now()),
+      DeliveryFixture::Routing(n2, {"int-a", "int-b"}, clock_.Now())};
+  writes[1].deliveries[1].notification_id = n1.id;
+  EXPECT_THAT(store_->RecordRoutings(writes),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr(writes[1].deliveries[1].id)));
+
+  for (const Notification* n : {&n1, &n2}) {
+    ExpectStored(*store_, *n, NotificationStatus::kAccepted, {kEventAccepted});
+  }
+  ASSERT_OK_AND_ASSIGN(Page<Delivery> all, store_->ListDeliveries(t.id, {}, {}));
+  EXPECT_THAT(all.items, IsEmpty());
+
+  // Without the malformed write the same batch commits.
+  writes[1].deliveries[1].notification_id = n2.id;
+  ASSERT_OK_AND_ASSIGN(std::vector<absl::StatusOr<RoutingOutcome>> out,
+                       store_->RecordRoutings(writes));
+  ASSERT_THAT(out, SizeIs(2));
+  EXPECT_OK(out[0].status());
+  EXPECT_OK(out[1].status());
+  ASSERT_OK_AND_ASSIGN(Page<Delivery> routed, store_->ListDeliveries(t.id, {}, {}));
+  EXPECT_THAT(routed.items, SizeIs(3));
 }
 
 TEST_P(StoreContractTest, ClaimLeasesADeliveryAndStartsDelivering) {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "absl/types/span.h"
 #include "alerthub/common/uuid.h"
 #include "alerthub/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -38,6 +39,12 @@ class OwningTaskQueue final : public TaskQueue {
   }
   absl::Status DeadLetter(const Task& task, absl::string_view reason) override {
     return queue_->DeadLetter(task, reason);
+  }
+  absl::Status EnqueueMany(absl::Span<const NewTask> tasks) override {
+    return queue_->EnqueueMany(tasks);
+  }
+  std::vector<absl::Status> Settle(absl::Span<const TaskSettlement> settlements) override {
+    return queue_->Settle(settlements);
   }
   absl::StatusOr<std::vector<Task>> ListDead(absl::string_view queue, int limit) override {
     return queue_->ListDead(queue, limit);
@@ -104,6 +111,16 @@ auto LeaseLost() {
 }
 
 constexpr absl::Duration kLease = absl::Seconds(60);
+
+TaskSettlement AckOf(const Task& task) {
+  return {&task, TaskSettlement::Kind::kAck, absl::InfinitePast(), ""};
+}
+TaskSettlement RetryOf(const Task& task, absl::Time available_at, std::string error) {
+  return {&task, TaskSettlement::Kind::kRetry, available_at, std::move(error)};
+}
+TaskSettlement DeadLetterOf(const Task& task, std::string reason) {
+  return {&task, TaskSettlement::Kind::kDeadLetter, absl::InfinitePast(), std::move(reason)};
+}
 
 TEST_P(TaskQueueContractTest, PingSucceeds) { EXPECT_OK(queue_->Ping()); }
 
@@ -372,6 +389,191 @@ TEST_P(TaskQueueContractTest, QueuesAreIndependent) {
     EXPECT_EQ(t.queue, other);
     ASSERT_OK(queue_->Ack(t));
   }
+}
+
+TEST_P(TaskQueueContractTest, EnqueueManyAddsTasksOfSeveralQueues) {
+  ASSERT_OK(queue_->EnqueueMany({}));
+  const std::string other = QueueName(".other");
+  const absl::Time now = clock_.Now();
+  const std::vector<NewTask> tasks = {
+      {.queue = q_, .id = "a", .payload = "pa", .available_at = now - absl::Seconds(2)},
+      {.queue = other, .id = "x", .payload = "px", .available_at = now - absl::Seconds(1)},
+      {.queue = q_, .id = "b", .payload = "pb", .available_at = now - absl::Seconds(1)},
+  };
+  ASSERT_OK(queue_->EnqueueMany(tasks));
+  ASSERT_OK_AND_ASSIGN(int64_t depth, queue_->Depth(q_));
+  EXPECT_EQ(depth, 2);
+  ASSERT_OK_AND_ASSIGN(depth, queue_->Depth(other));
+  EXPECT_EQ(depth, 1);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> mine, queue_->Lease(q_, 10, kLease));
+  ASSERT_THAT(IdsOf(mine), ElementsAre("a", "b"));
+  EXPECT_EQ(mine[0].queue, q_);
+  EXPECT_EQ(mine[0].payload, "pa");
+  EXPECT_EQ(mine[0].available_at, now - absl::Seconds(2));
+  EXPECT_EQ(mine[0].attempts, 0);
+  EXPECT_EQ(mine[1].payload, "pb");
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> theirs, queue_->Lease(other, 10, kLease));
+  ASSERT_THAT(IdsOf(theirs), ElementsAre("x"));
+  EXPECT_EQ(theirs[0].queue, other);
+  EXPECT_EQ(theirs[0].payload, "px");
+  EXPECT_EQ(theirs[0].available_at, now - absl::Seconds(1));
+  for (const Task& t : mine) ASSERT_OK(queue_->Ack(t));
+  ASSERT_OK(queue_->Ack(theirs[0]));
+}
+
+TEST_P(TaskQueueContractTest, EnqueueManyIsIdempotentWithExistingTasks) {
+  const absl::Time now = clock_.Now();
+  ASSERT_OK(queue_->Enqueue(q_, "leased", "first", now - absl::Seconds(3)));
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> leased, queue_->Lease(q_, 1, kLease));
+  ASSERT_THAT(IdsOf(leased), ElementsAre("leased"));
+  ASSERT_OK(queue_->Enqueue(q_, "dead", "first", now - absl::Seconds(2)));
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> dead, queue_->Lease(q_, 1, kLease));
+  ASSERT_THAT(IdsOf(dead), ElementsAre("dead"));
+  ASSERT_OK(queue_->DeadLetter(dead[0], "gone"));
+  ASSERT_OK(queue_->Enqueue(q_, "ready", "first", now - absl::Seconds(1)));
+
+  // Existing tasks keep payload, time and state; of two new ones with the
+  // same id the first is added.
+  ASSERT_OK(queue_->EnqueueMany(std::vector<NewTask>{
+      {.queue = q_, .id = "leased", .payload = "second", .available_at = now},
+      {.queue = q_, .id = "dead", .payload = "second", .available_at = now},
+      {.queue = q_, .id = "ready", .payload = "second", .available_at = now + absl::Hours(1)},
+      {.queue = q_, .id = "new", .payload = "first", .available_at = now},
+      {.queue = q_, .id = "new", .payload = "second", .available_at = now},
+  }));
+  ASSERT_OK_AND_ASSIGN(int64_t depth, queue_->Depth(q_));
+  EXPECT_EQ(depth, 3);  // leased, ready, new
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> tasks, queue_->Lease(q_, 10, kLease));
+  ASSERT_THAT(IdsOf(tasks), ElementsAre("ready", "new"));
+  EXPECT_EQ(tasks[0].payload, "first");
+  EXPECT_EQ(tasks[0].available_at, now - absl::Seconds(1));
+  EXPECT_EQ(tasks[1].payload, "first");
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> still_dead, queue_->ListDead(q_, 10));
+  ASSERT_THAT(IdsOf(still_dead), ElementsAre("dead"));
+  EXPECT_EQ(still_dead[0].payload, "first");
+  // The lease taken before the batch is still the holder's.
+  ASSERT_OK(queue_->Ack(leased[0]));
+  for (const Task& t : tasks) ASSERT_OK(queue_->Ack(t));
+}
+
+TEST_P(TaskQueueContractTest, EnqueueManyRejectsAnEmptyQueueOrId) {
+  const absl::Time now = clock_.Now();
+  // A bad first task: nothing is added.
+  EXPECT_THAT(queue_->EnqueueMany(std::vector<NewTask>{
+                  {.queue = q_, .id = "", .payload = "p", .available_at = now},
+                  {.queue = q_, .id = "ok", .payload = "p", .available_at = now},
+              }),
+              StatusIs(StatusCode::kInvalidArgument));
+  ASSERT_OK_AND_ASSIGN(int64_t depth, queue_->Depth(q_));
+  EXPECT_EQ(depth, 0);
+  // A bad later task: the port lets an adapter have added the ones before
+  // it (the SQL adapters add none).
+  EXPECT_THAT(queue_->EnqueueMany(std::vector<NewTask>{
+                  {.queue = q_, .id = "ok", .payload = "p", .available_at = now},
+                  {.queue = "", .id = "x", .payload = "p", .available_at = now},
+              }),
+              StatusIs(StatusCode::kInvalidArgument));
+}
+
+TEST_P(TaskQueueContractTest, SettleAcksRetriesAndDeadLettersInOneCall) {
+  EXPECT_THAT(queue_->Settle({}), IsEmpty());
+  const absl::Time now = clock_.Now();
+  for (const char* id : {"t1", "t2", "t3", "t4"}) {
+    ASSERT_OK(queue_->Enqueue(q_, id, absl::StrCat("p", id), now));
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> tasks, queue_->Lease(q_, 10, kLease));
+  ASSERT_THAT(IdsOf(tasks), ElementsAre("t1", "t2", "t3", "t4"));
+
+  const std::vector<absl::Status> settled = queue_->Settle(std::vector<TaskSettlement>{
+      AckOf(tasks[0]),
+      RetryOf(tasks[1], now, "503 Service Unavailable"),
+      RetryOf(tasks[2], now + absl::Hours(1), "429 Too Many Requests"),
+      DeadLetterOf(tasks[3], "410 Gone"),
+  });
+  EXPECT_THAT(settled, ElementsAre(IsOk(), IsOk(), IsOk(), IsOk()));
+
+  ASSERT_OK_AND_ASSIGN(int64_t depth, queue_->Depth(q_));
+  EXPECT_EQ(depth, 2);  // t2 ready again, t3 waiting
+  // Only t2 is available now, one attempt later and with its error; t3
+  // waits for its time (SettleRetryIsLeasableOnceAvailable).
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> again, queue_->Lease(q_, 10, kLease));
+  ASSERT_THAT(IdsOf(again), ElementsAre("t2"));
+  EXPECT_EQ(again[0].payload, "pt2");
+  EXPECT_EQ(again[0].attempts, 1);
+  EXPECT_EQ(again[0].available_at, now);
+  EXPECT_EQ(again[0].last_error, "503 Service Unavailable");
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> dead, queue_->ListDead(q_, 10));
+  ASSERT_THAT(IdsOf(dead), ElementsAre("t4"));
+  EXPECT_EQ(dead[0].payload, "pt4");
+  EXPECT_EQ(dead[0].last_error, "410 Gone");
+  // Every lease settled in the batch has ended.
+  for (const Task& t : tasks) EXPECT_THAT(queue_->Ack(t), LeaseLost()) << t.id;
+  ASSERT_OK(queue_->Ack(again[0]));
+}
+
+TEST_P(TaskQueueContractTest, SettleRetryIsLeasableOnceAvailable) {
+  ASSERT_OK(queue_->Enqueue(q_, "done", "p", clock_.Now()));
+  ASSERT_OK(queue_->Enqueue(q_, "later", "p", clock_.Now()));
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> tasks, queue_->Lease(q_, 10, kLease));
+  ASSERT_THAT(IdsOf(tasks), ElementsAre("done", "later"));
+  const absl::Time at = clock_.Now() + absl::Seconds(5);
+  EXPECT_THAT(queue_->Settle(std::vector<TaskSettlement>{
+                  AckOf(tasks[0]),
+                  RetryOf(tasks[1], at, "timeout"),
+              }),
+              ElementsAre(IsOk(), IsOk()));
+
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> none, queue_->Lease(q_, 10, kLease));
+  EXPECT_THAT(none, IsEmpty());
+  clock_.Advance(absl::Seconds(4));
+  ASSERT_OK_AND_ASSIGN(none, queue_->Lease(q_, 10, kLease));
+  EXPECT_THAT(none, IsEmpty());
+  clock_.Advance(absl::Seconds(1));
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> retried, queue_->Lease(q_, 10, kLease));
+  ASSERT_THAT(IdsOf(retried), ElementsAre("later"));
+  EXPECT_EQ(retried[0].attempts, 1);
+  EXPECT_EQ(retried[0].available_at, at);
+  EXPECT_EQ(retried[0].last_error, "timeout");
+  ASSERT_OK(queue_->Ack(retried[0]));
+}
+
+TEST_P(TaskQueueContractTest, SettleFailsOnlyTheSlotsWhoseLeaseIsLost) {
+  const absl::Time now = clock_.Now();
+  for (const char* id : {"t1", "t2", "t3", "t4"}) {
+    ASSERT_OK(queue_->Enqueue(q_, id, "p", now));
+  }
+  // t1 under a short lease that another consumer takes over; t4 acked.
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> short_lease, queue_->Lease(q_, 1, absl::Seconds(10)));
+  ASSERT_THAT(IdsOf(short_lease), ElementsAre("t1"));
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> tasks, queue_->Lease(q_, 10, kLease));
+  ASSERT_THAT(IdsOf(tasks), ElementsAre("t2", "t3", "t4"));
+  ASSERT_OK(queue_->Ack(tasks[2]));
+  clock_.Advance(absl::Seconds(11));
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> theirs, queue_->Lease(q_, 10, kLease));
+  ASSERT_THAT(IdsOf(theirs), ElementsAre("t1"));
+
+  const std::vector<absl::Status> settled = queue_->Settle(std::vector<TaskSettlement>{
+      AckOf(short_lease[0]),
+      RetryOf(tasks[0], clock_.Now(), "e"),
+      AckOf(tasks[2]),
+      DeadLetterOf(tasks[1], "r"),
+  });
+  ASSERT_THAT(settled, ElementsAre(LeaseLost(), IsOk(), LeaseLost(), IsOk()));
+  // The same codes as Ack gives those leases (a lost lease changes nothing).
+  EXPECT_EQ(queue_->Ack(short_lease[0]).code(), settled[0].code());
+  EXPECT_EQ(queue_->Ack(tasks[2]).code(), settled[2].code());
+
+  // The other consumer still holds t1; the rest of the batch took effect.
+  ASSERT_OK(queue_->Ack(theirs[0]));
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> retried, queue_->Lease(q_, 10, kLease));
+  ASSERT_THAT(IdsOf(retried), ElementsAre("t2"));
+  EXPECT_EQ(retried[0].attempts, 1);
+  EXPECT_EQ(retried[0].last_error, "e");
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> dead, queue_->ListDead(q_, 10));
+  ASSERT_THAT(IdsOf(dead), ElementsAre("t3"));
+  EXPECT_EQ(dead[0].last_error, "r");
+  ASSERT_OK(queue_->Ack(retried[0]));
 }
 
 TEST_P(TaskQueueContractTest, ConcurrentConsumersNeverShareATask) {

@@ -2,7 +2,9 @@
 // suite whose cases (in task_queue_contract.cc) exercise each method of
 // alerthub/ports/task_queue.h: idempotent enqueue, delayed availability,
 // exclusive leases (also across threads), lease expiry, ack, retry,
-// dead-lettering and replay, depth.
+// dead-lettering and replay, depth, and the batches EnqueueMany and Settle
+// (which WithOwner() forwards, so an adapter's own versions are the ones
+// tested; every case also holds for the port's default loops).
 //
 //   INSTANTIATE_TEST_SUITE_P(
 //       Sqlite, TaskQueueContractTest,

@@ -9,11 +9,13 @@ latency from accept (the notification's created_at) to arrival at the sink,
 and the ratios. Each figure is the median of --runs runs.
 
   benchmarks/load/delivery.py [--notifications 2000] [--workers 16] [--runs 3]
+                              [--submitters 4]
 
 ALERTHUB_BIN and WEBHOOK_SINK_BIN name the binaries (default: built -c opt).
 """
 
 import argparse
+import concurrent.futures
 import os
 import shutil
 import statistics
@@ -36,18 +38,24 @@ def wrk_rate(url, connections, duration, cpu):
     raise RuntimeError("wrk printed no rate:\n" + out)
 
 
-def deliver(daemon, sink, count, expect=None, timeout=600):
-    """Submits `count` notifications in batches of 100 and waits until the
-    sink has accepted `expect` (default: all) of them. Returns (accepted
-    deliveries/s, p50 ms, p99 ms, the sink's stats)."""
+def deliver(daemon, sink, count, submitters=4, expect=None, timeout=600):
+    """Submits `count` notifications in batches of 100 from `submitters`
+    concurrent clients and waits until the sink has accepted `expect`
+    (default: all) of them. Returns (accepted deliveries/s, p50 ms, p99 ms,
+    the sink's stats)."""
     expect = count if expect is None else expect
     sink.reset()
     start = time.monotonic()
-    for first in range(0, count, 100):
+
+    def submit(first):
         batch = [{"type": "bench.delivery", "title": "n%d" % i, "data": {"i": i}}
                  for i in range(first, min(count, first + 100))]
         status, _ = daemon.api("POST", "/api/v1/notifications/batch", {"notifications": batch})
         assert status == 200, status
+
+    with concurrent.futures.ThreadPoolExecutor(submitters) as pool:
+        for f in [pool.submit(submit, first) for first in range(0, count, 100)]:
+            f.result()
     deadline = start + timeout
     while True:
         s = sink.stats()
@@ -66,6 +74,8 @@ def main():
     ap.add_argument("--workers", type=int, default=16)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--wrk_seconds", type=int, default=5)
+    ap.add_argument("--submitters", type=int, default=4,
+                    help="concurrent clients submitting the batches")
     args = ap.parse_args()
 
     daemon_bin, sink_bin = binaries()
@@ -82,7 +92,7 @@ def main():
                     daemon.api("POST", "/api/v1/integrations", {
                         "name": "bench sink", "channel": "webhook", "default": True,
                         "config": {"url": sink.url}})
-                    rate, p50, p99, _ = deliver(daemon, sink, args.notifications)
+                    rate, p50, p99, _ = deliver(daemon, sink, args.notifications, args.submitters)
                     results["ok"].append(rate)
                     results["ok_p50"].append(p50)
                     results["ok_p99"].append(p99)
@@ -102,7 +112,7 @@ def main():
                     # The first pass: every delivery the sink accepted the
                     # first time (the 1% it refused are retried 5 s later).
                     target = args.notifications - args.notifications // 100
-                    rate, p50, p99, _ = deliver(daemon, sink, args.notifications, target)
+                    rate, p50, p99, _ = deliver(daemon, sink, args.notifications, args.submitters, target)
                     results["fail"].append(rate)
                     results["fail_p99"].append(p99)
                 finally:
@@ -114,10 +124,10 @@ def main():
 
     med = {k: statistics.median(v) for k, v in results.items()}
     print()
-    print("machine: %s; server cpus %s, load/sink cpus %s; %d notifications, "
-          "%d webhook workers = %d wrk connections; median of %d runs"
-          % (machine(), server_cpu, load_cpu, args.notifications, args.workers,
-             args.workers, args.runs))
+    print("machine: %s; server cpus %s, load/sink cpus %s; %d notifications from %d "
+          "submitters, %d webhook workers = %d wrk connections; median of %d runs"
+          % (machine(), server_cpu, load_cpu, args.notifications, args.submitters,
+             args.workers, args.workers, args.runs))
     print()
     print("| scenario | rate (/s) | p50 accept->sink (ms) | p99 accept->sink (ms) | ratio |")
     print("| --- | ---: | ---: | ---: | ---: |")

@@ -18,7 +18,7 @@ namespace {
 struct Member {
   absl::Mutex mu;
   bool closed ABSL_GUARDED_BY(mu) = false;
-  EventLog::Handler handler;
+  EventLog::BatchHandler handler;
 };
 
 struct Group {
@@ -45,20 +45,38 @@ class InprocSubscription final : public Subscription {
 
 class InprocEventLog final : public EventLog {
  public:
+  // Each topic's messages go to its handlers in one call, in publication
+  // order (messages of different topics have no order between them).
   std::vector<absl::Status> PublishReliable(
       absl::Span<const EventMessage> messages) override {
-    std::vector<absl::Status> out;
-    out.reserve(messages.size());
-    for (const EventMessage& m : messages) out.push_back(PublishOne(m));
+    std::vector<absl::Status> out(messages.size());
+    std::map<absl::string_view, std::vector<size_t>> by_topic;
+    for (size_t i = 0; i < messages.size(); ++i) by_topic[messages[i].topic].push_back(i);
+    for (const auto& [topic, indexes] : by_topic) {
+      std::vector<absl::Status> statuses = PublishTopic(topic, messages, indexes);
+      for (size_t k = 0; k < indexes.size(); ++k) out[indexes[k]] = std::move(statuses[k]);
+    }
     return out;
   }
   using EventLog::PublishReliable;
 
   absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(
       absl::string_view topic, absl::string_view group, Handler handler) override {
+    if (!handler) return absl::InvalidArgumentError("Subscribe needs a handler");
+    return SubscribeBatch(topic, group,
+                          [handler = std::move(handler)](absl::Span<const EventMessage> ms) {
+                            std::vector<absl::Status> out;
+                            out.reserve(ms.size());
+                            for (const EventMessage& m : ms) out.push_back(handler(m));
+                            return out;
+                          });
+  }
+
+  absl::StatusOr<std::unique_ptr<Subscription>> SubscribeBatch(
+      absl::string_view topic, absl::string_view group, BatchHandler handler) override {
     if (topic.empty()) return absl::InvalidArgumentError("topic must not be empty");
     if (group.empty()) return absl::InvalidArgumentError("group must not be empty");
-    if (!handler) return absl::InvalidArgumentError("Subscribe needs a handler");
+    if (!handler) return absl::InvalidArgumentError("SubscribeBatch needs a handler");
     auto member = std::make_shared<Member>();
     member->handler = std::move(handler);
     {
@@ -96,36 +114,64 @@ class InprocEventLog final : public EventLog {
   }
 
  private:
-  absl::Status PublishOne(const EventMessage& m) {
+  // Delivers messages[indexes] (all of `topic`, in order) to one member of
+  // every group, in one handler call per group; one status per index.
+  std::vector<absl::Status> PublishTopic(absl::string_view topic,
+                                         absl::Span<const EventMessage> messages,
+                                         const std::vector<size_t>& indexes) {
+    std::vector<absl::Status> result(indexes.size());
     // Pick one member per group now; call handlers without holding mu_.
     std::vector<std::pair<std::string, std::vector<std::shared_ptr<Member>>>> targets;
     std::vector<size_t> starts;
     {
       absl::MutexLock lock(&mu_);
-      auto t = topics_.find(m.topic);
-      if (t == topics_.end()) return absl::OkStatus();
+      auto t = topics_.find(std::string(topic));
+      if (t == topics_.end()) return result;
       for (auto& [name, group] : t->second) {
         targets.emplace_back(name, group.members);
         starts.push_back(group.next->fetch_add(1, std::memory_order_relaxed));
       }
     }
-    absl::Status result;
+    // The handlers take a contiguous span: copy only when the indexes are
+    // not already one.
+    std::vector<EventMessage> gathered;
+    absl::Span<const EventMessage> batch;
+    if (indexes.back() - indexes.front() + 1 == indexes.size()) {
+      batch = messages.subspan(indexes.front(), indexes.size());
+    } else {
+      gathered.reserve(indexes.size());
+      for (size_t i : indexes) gathered.push_back(messages[i]);
+      batch = gathered;
+    }
     for (size_t i = 0; i < targets.size(); ++i) {
       auto& [group, members] = targets[i];
-      absl::Status s = absl::UnavailableError(
-          absl::StrCat("no live member of group ", group));
+      std::vector<absl::Status> statuses;
+      bool called = false;
       // Try members round-robin; a closed member passes to the next.
       for (size_t k = 0; k < members.size(); ++k) {
         Member& member = *members[(starts[i] + k) % members.size()];
         absl::MutexLock lock(&member.mu);
         if (member.closed) continue;
-        s = member.handler(m);
+        statuses = member.handler(batch);
+        called = true;
         break;
       }
-      if (!s.ok() && result.ok()) {
-        // Whatever the handler said, the message is to be published again.
-        result = absl::UnavailableError(
-            absl::StrCat("consumer group ", group, " failed: ", s.ToString()));
+      for (size_t k = 0; k < result.size(); ++k) {
+        absl::Status s;
+        if (!called) {
+          s = absl::UnavailableError(absl::StrCat("no live member of group ", group));
+        } else if (statuses.size() != result.size()) {
+          s = absl::InternalError(absl::StrCat("a handler of group ", group, " returned ",
+                                               statuses.size(), " statuses for ",
+                                               result.size(), " messages"));
+        } else {
+          s = statuses[k];
+        }
+        if (!s.ok() && result[k].ok()) {
+          // Whatever the handler said, the message is to be published again.
+          result[k] = absl::UnavailableError(
+              absl::StrCat("consumer group ", group, " failed: ", s.ToString()));
+        }
       }
     }
     return result;

@@ -2,8 +2,9 @@
 // subscribers.
 //
 // It keeps nothing itself: PublishReliable() calls one member of every
-// consumer group subscribed to the topic, on the publisher's thread, and
-// returns OK only when every one of those handlers returned OK. Durability
+// consumer group subscribed to the topic, on the publisher's thread (a
+// SubscribeBatch handler once with all of the call's messages of its topic),
+// and reports a message OK only when every one of those handlers did. Durability
 // comes from the store's outbox, whose relay marks a row sent only after
 // this returns OK (ARCHITECTURE §3). Messages on a topic with no subscriber
 // are acknowledged and dropped, so subscribe before starting the relay.

@@ -178,6 +178,27 @@ class KafkaEventLog final : public EventLog {
   absl::StatusOr<std::unique_ptr<Subscription>> Subscribe(absl::string_view topic,
                                                           absl::string_view group,
                                                           Handler handler) override {
+    if (!handler) return absl::InvalidArgumentError("EventLog::Subscribe: no handler");
+    // After a failure the rest of the batch is not handled: it comes again
+    // behind the failed message, in order.
+    return SubscribeBatch(
+        topic, group, [handler = std::move(handler)](absl::Span<const EventMessage> ms) {
+          std::vector<absl::Status> out;
+          out.reserve(ms.size());
+          for (const EventMessage& m : ms) {
+            if (!out.empty() && !out.back().ok()) {
+              out.push_back(absl::UnavailableError("an earlier message failed"));
+            } else {
+              out.push_back(handler(m));
+            }
+          }
+          return out;
+        });
+  }
+
+  absl::StatusOr<std::unique_ptr<Subscription>> SubscribeBatch(absl::string_view topic,
+                                                               absl::string_view group,
+                                                               BatchHandler handler) override {
     if (topic.empty()) return absl::InvalidArgumentError("EventLog::Subscribe: empty topic");
     if (group.empty()) return absl::InvalidArgumentError("EventLog::Subscribe: empty group");
     if (!handler) return absl::InvalidArgumentError("EventLog::Subscribe: no handler");

@@ -45,7 +45,9 @@
 // partition assignment (or after session_timeout + 10 s, joining in the
 // background), so members started together settle before messages flow. A
 // new group starts at the earliest offset (nothing published before the
-// group's first member joined is skipped).
+// group's first member joined is skipped). A SubscribeBatch() handler gets
+// what one poll round has ready (up to 256 messages, in fetch order; a
+// Subscribe() handler is called for each in turn).
 // Offsets are stored only after the handler returned OK and committed
 // automatically every second and when partitions are revoked, so a crash or
 // rebalance redelivers at most what was handled but not yet committed
@@ -54,7 +56,9 @@
 // commits during a rebalance, so there a rebalance may redeliver up to a
 // second's worth of handled messages. A handler error rewinds that partition
 // to the failed message and pauses it for a backoff (100 ms doubling to
-// 10 s); other partitions keep flowing.
+// 10 s); other partitions keep flowing. In a batch, a partition's offset
+// advances only up to its first failed message, which comes again with
+// everything after it.
 //
 // Thread-safe. Subscriptions and pending publishes must be destroyed before
 // the EventLog.

@@ -482,6 +482,100 @@ absl::StatusOr<absl::Time> DigestDueTime(Connection& c, const RoutingWrite& w, c
                          *w.digest, d.next_attempt_at, now, /*lock=*/true);
 }
 
+// Routes one notification inside the caller's transaction (see
+// Store::RecordRoutings). Its only item error is kNotFound for an absent or
+// foreign notification, found before it writes anything; a malformed write
+// is kInvalidArgument, which fails the whole batch.
+absl::StatusOr<RoutingOutcome> RouteOne(Connection& c, const RoutingWrite& w, absl::Time now) {
+  RoutingOutcome out;
+  {
+    // Locked: a concurrent replay of the same routing waits, then sees the
+    // notification routed.
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Result r, c.Query("SELECT status FROM notifications WHERE id = $1 "
+                          "AND tenant_id = $2 FOR UPDATE",
+                          Params().Text(w.notification_id).Text(w.tenant_id)));
+    if (r.rows() == 0) return NoNotification(w.notification_id);
+    out.notification.before = out.notification.after =
+        static_cast<NotificationStatus>(r.Int(0, 0));
+  }
+  // After the lookup, as in SQLite: an unknown notification is kNotFound
+  // whatever the deliveries say.
+  for (const Delivery& d : w.deliveries) {
+    if (d.tenant_id != w.tenant_id || d.notification_id != w.notification_id) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "delivery \"", d.id, "\" belongs to another notification or tenant"));
+    }
+  }
+  if (!w.deliveries.empty()) {
+    std::vector<std::string> ids, integrations, recipients, digest_keys;
+    std::vector<int64_t> channels, statuses, created, updated;
+    std::vector<std::optional<std::string>> due;
+    for (const Delivery& d : w.deliveries) {
+      ids.push_back(d.id);
+      integrations.push_back(d.integration_id);
+      recipients.push_back(d.recipient);
+      digest_keys.push_back(d.digest_key);
+      channels.push_back(static_cast<int64_t>(d.channel));
+      statuses.push_back(static_cast<int64_t>(d.status));
+      created.push_back(Micros(d.created_at));
+      updated.push_back(Micros(d.updated_at));
+      std::optional<absl::Time> at = d.next_attempt_at;
+      // --- Digests: a member is due at its group's flush time.
+      if (!d.digest_key.empty()) {
+        ALERTHUB_ASSIGN_OR_RETURN(at, DigestDueTime(c, w, d, now));
+      }
+      due.push_back(at.has_value() ? std::optional<std::string>(absl::StrCat(Micros(*at)))
+                                   : std::nullopt);
+    }
+    ALERTHUB_RETURN_IF_ERROR(
+        c.Query(absl::StrCat(
+                    "INSERT INTO deliveries (", kDeliveryColumns,
+                    ") SELECT a, $2::text, $3::text, b, c, d, e, 0, f, '', g, h, NULL::bigint, "
+                    "k FROM unnest($1::text[], $4::text[], $5::int[], $6::text[], $7::int[], "
+                    "$8::bigint[], $9::bigint[], $10::bigint[], $11::text[]) WITH ORDINALITY "
+                    "AS u(a, b, c, d, e, f, g, h, k, o) ORDER BY o "
+                    "ON CONFLICT (notification_id, integration_id, recipient) DO NOTHING"),
+                Params()
+                    .TextArray(ids)
+                    .Text(w.tenant_id)
+                    .Text(w.notification_id)
+                    .TextArray(integrations)
+                    .IntArray(channels)
+                    .TextArray(recipients)
+                    .IntArray(statuses)
+                    .TextArray(due)
+                    .IntArray(created)
+                    .IntArray(updated)
+                    .TextArray(digest_keys))
+            .status());
+  }
+  // Only the first routing of a notification (or the first write for it in
+  // a batch) moves it on; a replay finds it routed and changes nothing.
+  if (out.notification.before == NotificationStatus::kAccepted) {
+    DeliveryTally tally;
+    for (const Delivery& d : w.deliveries) CountDelivery(d, &tally);
+    const NotificationStatus after = AggregateNotificationStatus(w.status, tally);
+    ALERTHUB_RETURN_IF_ERROR(
+        c.Query("UPDATE notifications SET status = $2, updated_at = $3 WHERE id = $1",
+                Params()
+                    .Text(w.notification_id)
+                    .Int(static_cast<int64_t>(after))
+                    .Int(Micros(now)))
+            .status());
+    ALERTHUB_RETURN_IF_ERROR(InsertEvent(c, w.event, w.tenant_id, w.notification_id));
+    out.notification.after = after;
+  }
+  ALERTHUB_ASSIGN_OR_RETURN(
+      Result r, c.Query(absl::StrCat("SELECT ", kDeliveryColumns,
+                                     " FROM deliveries WHERE notification_id = $1 ORDER BY id"),
+                        Params().Text(w.notification_id)));
+  for (int row = 0; row < r.rows(); ++row) {
+    out.deliveries.push_back(DeliveryFromRow(r, row).delivery);
+  }
+  return out;
+}
+
 // Store::ClaimDigest's transaction.
 absl::StatusOr<DigestClaim> ClaimDigestIn(Connection& c, absl::string_view tenant_id,
                                           absl::string_view id, absl::Duration lease,
@@ -1135,99 +1229,14 @@ class PostgresStoreImpl final : public PostgresStore {
 
   // --- Deliveries ---
 
-  absl::StatusOr<RoutingOutcome> RecordRouting(const RoutingWrite& w) override {
-    std::vector<std::string> ids, integrations, recipients, digest_keys;
-    std::vector<int64_t> channels, statuses, created, updated;
-    std::vector<std::optional<std::string>> next;
-    for (const Delivery& d : w.deliveries) {
-      ids.push_back(d.id);
-      integrations.push_back(d.integration_id);
-      recipients.push_back(d.recipient);
-      digest_keys.push_back(d.digest_key);
-      channels.push_back(static_cast<int64_t>(d.channel));
-      statuses.push_back(static_cast<int64_t>(d.status));
-      created.push_back(Micros(d.created_at));
-      updated.push_back(Micros(d.updated_at));
-      next.push_back(d.next_attempt_at.has_value()
-                         ? std::optional<std::string>(absl::StrCat(Micros(*d.next_attempt_at)))
-                         : std::nullopt);
-    }
+  absl::StatusOr<std::vector<absl::StatusOr<RoutingOutcome>>> RecordRoutings(
+      absl::Span<const RoutingWrite> writes) override {
+    std::vector<absl::StatusOr<RoutingOutcome>> out;
+    if (writes.empty()) return out;
     const absl::Time now = db_->clock().Now();
-    RoutingOutcome out;
-    ALERTHUB_RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
-      out = RoutingOutcome();
-      {
-        // Locked: a concurrent replay of the same routing waits, then sees
-        // the notification routed.
-        ALERTHUB_ASSIGN_OR_RETURN(
-            Result r, c.Query("SELECT status FROM notifications WHERE id = $1 "
-                              "AND tenant_id = $2 FOR UPDATE",
-                              Params().Text(w.notification_id).Text(w.tenant_id)));
-        if (r.rows() == 0) return NoNotification(w.notification_id);
-        out.notification.before = out.notification.after =
-            static_cast<NotificationStatus>(r.Int(0, 0));
-      }
-      // After the lookup, as in SQLite: an unknown notification is
-      // kNotFound whatever the deliveries say.
-      for (const Delivery& d : w.deliveries) {
-        if (d.tenant_id != w.tenant_id || d.notification_id != w.notification_id) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "delivery \"", d.id, "\" belongs to another notification or tenant"));
-        }
-      }
-      // --- Digests: a member is due at its group's flush time.
-      std::vector<std::optional<std::string>> due = next;
-      for (size_t i = 0; i < w.deliveries.size(); ++i) {
-        if (w.deliveries[i].digest_key.empty()) continue;
-        ALERTHUB_ASSIGN_OR_RETURN(absl::Time at, DigestDueTime(c, w, w.deliveries[i], now));
-        due[i] = absl::StrCat(Micros(at));
-      }
-      if (!ids.empty()) {
-        ALERTHUB_RETURN_IF_ERROR(
-            c.Query(absl::StrCat(
-                        "INSERT INTO deliveries (", kDeliveryColumns,
-                        ") SELECT a, $2::text, $3::text, b, c, d, e, 0, f, '', g, h, NULL::bigint, "
-                        "k FROM unnest($1::text[], $4::text[], $5::int[], $6::text[], $7::int[], "
-                        "$8::bigint[], $9::bigint[], $10::bigint[], $11::text[]) WITH ORDINALITY "
-                        "AS u(a, b, c, d, e, f, g, h, k, o) ORDER BY o "
-                        "ON CONFLICT (notification_id, integration_id, recipient) DO NOTHING"),
-                    Params()
-                        .TextArray(ids)
-                        .Text(w.tenant_id)
-                        .Text(w.notification_id)
-                        .TextArray(integrations)
-                        .IntArray(channels)
-                        .TextArray(recipients)
-                        .IntArray(statuses)
-                        .TextArray(due)
-                        .IntArray(created)
-                        .IntArray(updated)
-                        .TextArray(digest_keys))
-                .status());
-      }
-      if (out.notification.before == NotificationStatus::kAccepted) {
-        DeliveryTally tally;
-        for (const Delivery& d : w.deliveries) CountDelivery(d, &tally);
-        const NotificationStatus after = AggregateNotificationStatus(w.status, tally);
-        ALERTHUB_RETURN_IF_ERROR(
-            c.Query("UPDATE notifications SET status = $2, updated_at = $3 WHERE id = $1",
-                    Params()
-                        .Text(w.notification_id)
-                        .Int(static_cast<int64_t>(after))
-                        .Int(Micros(now)))
-                .status());
-        ALERTHUB_RETURN_IF_ERROR(InsertEvent(c, w.event, w.tenant_id, w.notification_id));
-        out.notification.after = after;
-      }
-      ALERTHUB_ASSIGN_OR_RETURN(
-          Result r, c.Query(absl::StrCat("SELECT ", kDeliveryColumns,
-                                         " FROM deliveries WHERE notification_id = $1 "
-                                         "ORDER BY id"),
-                            Params().Text(w.notification_id)));
-      for (int row = 0; row < r.rows(); ++row) {
-        out.deliveries.push_back(DeliveryFromRow(r, row).delivery);
-      }
-      return absl::OkStatus();
+    ALERTHUB_RETURN_IF_ERROR(db_->Write([&](Connection& c) {
+      return ForEachItem<RoutingOutcome>(
+          c, writes, &out, [&](const RoutingWrite& w) { return RouteOne(c, w, now); });
     }));
     return out;
   }

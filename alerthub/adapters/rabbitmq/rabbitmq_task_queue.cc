@@ -90,6 +90,43 @@ class AmqpTaskQueue final : public TaskQueue {
     return PublishTask(c, m);
   }
 
+  // Publishes them all on one connection and awaits their confirms
+  // together; an unroutable one is published again on its own (PublishTo).
+  absl::Status EnqueueMany(absl::Span<const NewTask> tasks) override {
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      ALERTHUB_RETURN_IF_ERROR(ValidateQueueName(tasks[i].queue));
+      if (tasks[i].id.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("TaskQueue::EnqueueMany: tasks[", i, "].id is empty"));
+      }
+    }
+    if (tasks.empty()) return absl::OkStatus();
+    Connection& c = Pick();
+    absl::MutexLock lock(&c.mu());
+    std::vector<TaskMessage> messages(tasks.size());
+    std::vector<std::string> routing_keys(tasks.size());
+    std::vector<Connection::Publication> publications(tasks.size());
+    const absl::Time now = clock_->Now();
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      ALERTHUB_RETURN_IF_ERROR(EnsureTopology(c, tasks[i].queue));
+      TaskMessage& m = messages[i];
+      m.queue = tasks[i].queue;
+      m.id = tasks[i].id;
+      m.payload = tasks[i].payload;
+      m.available_at = tasks[i].available_at;
+      const int level = DelayLevelFor(m.available_at - now);
+      routing_keys[i] = level < 0 ? m.queue : DelayQueueName(m.queue, level);
+      publications[i] = {"", routing_keys[i], &m};
+    }
+    std::vector<absl::Status> published = c.PublishMany(publications);
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      absl::Status s = std::move(published[i]);
+      if (absl::IsFailedPrecondition(s)) s = PublishTo(c, "", routing_keys[i], messages[i]);
+      ALERTHUB_RETURN_IF_ERROR(s);
+    }
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<std::vector<Task>> Lease(absl::string_view queue, int max,
                                           absl::Duration lease) override {
     ALERTHUB_RETURN_IF_ERROR(ValidateQueueName(queue));

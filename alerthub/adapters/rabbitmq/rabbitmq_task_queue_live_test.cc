@@ -125,6 +125,31 @@ TEST(AmqpTaskQueueLiveTest, DelayedTaskComesOutOfTheDelayQueuesOnTime) {
   EXPECT_EQ(tasks[0].attempts, 0);
 }
 
+// EnqueueMany publishes ready and delayed tasks of several queues with one
+// wait for their confirms; each lands where Enqueue would put it.
+TEST(AmqpTaskQueueLiveTest, EnqueueManyPublishesReadyAndDelayedTasksTogether) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<TaskQueue> q, OpenLive(Clock::Real()));
+  const std::string a = UniqueQueue("many-a");
+  const std::string b = UniqueQueue("many-b");
+  const absl::Time now = absl::Now();
+  const absl::Time later = now + absl::Milliseconds(1500);
+  std::vector<NewTask> tasks = {{a, "a1", "p1", now},
+                                {b, "b1", "p2", now},
+                                {a, "a-later", "p3", later},
+                                {a, "a2", "p4", now}};
+  ASSERT_OK(q->EnqueueMany(tasks));
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> ready_a, q->Lease(a, 10, absl::Seconds(60)));
+  EXPECT_THAT(IdsOf(ready_a), ElementsAre("a1", "a2"));
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> ready_b, q->Lease(b, 10, absl::Seconds(60)));
+  ASSERT_THAT(IdsOf(ready_b), ElementsAre("b1"));
+  EXPECT_EQ(ready_b[0].payload, "p2");
+  std::vector<Task> delayed = LeaseWithin(*q, a, absl::Seconds(10));
+  ASSERT_THAT(IdsOf(delayed), ElementsAre("a-later"));
+  EXPECT_GE(absl::Now(), later);
+  EXPECT_THAT(q->EnqueueMany(std::vector<NewTask>{{a, "", "p", now}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("tasks[0].id")));
+}
+
 // Replaces RetryMakesTheTaskAvailableLaterWithItsError on the real clock.
 TEST(AmqpTaskQueueLiveTest, RetryComesBackLaterWithItsErrorAndOneMoreAttempt) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<TaskQueue> q, OpenLive(Clock::Real()));

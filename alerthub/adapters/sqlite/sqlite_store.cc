@@ -555,8 +555,9 @@ class SqliteStoreImpl final : public SqliteStore {
   absl::Status DeleteTemplate(absl::string_view tenant_id, absl::string_view id) override {
     return tables_.DeleteTemplate(tenant_id, id);
   }
-  absl::StatusOr<RoutingOutcome> RecordRouting(const RoutingWrite& write) override {
-    return tables_.RecordRouting(write);
+  absl::StatusOr<std::vector<absl::StatusOr<RoutingOutcome>>> RecordRoutings(
+      absl::Span<const RoutingWrite> writes) override {
+    return tables_.RecordRoutings(writes);
   }
   absl::StatusOr<std::vector<absl::StatusOr<DeliveryClaim>>> ClaimDeliveries(
       absl::Span<const DeliveryRef> refs, absl::Duration lease) override {

@@ -579,6 +579,56 @@ TEST(SqliteStoreTest, AckReportsWhetherTheTaskIsGoneOrHeldElsewhere) {
   EXPECT_OK(q->Ack(late[0]));  // lease expired, nobody else took it
 }
 
+// Specific to sql://: EnqueueMany adds nothing when one task is bad, and a
+// batch whose transaction cannot run reports that in every slot.
+TEST(SqliteStoreTest, TaskBatchesAreAllOrNothing) {
+  const std::string path = TempDbPath("task-batches");
+  SimulatedClock clock;
+  SqliteStoreOptions o = Options(path, &clock);
+  o.busy_timeout = absl::Milliseconds(50);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStore> store, OpenSqliteStore(o));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<TaskQueue> q, store->OpenTaskQueue());
+  const absl::Time now = clock.Now();
+  EXPECT_THAT(q->EnqueueMany(std::vector<NewTask>{{"q", "a", "p", now}, {"q", "", "p", now}}),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("tasks[1].id")));
+  ASSERT_OK_AND_ASSIGN(int64_t depth, q->Depth("q"));
+  EXPECT_EQ(depth, 0);
+
+  ASSERT_OK(q->EnqueueMany(std::vector<NewTask>{{"q", "a", "p", now}, {"q", "b", "p", now}}));
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> tasks, q->Lease("q", 10, absl::Seconds(60)));
+  ASSERT_THAT(tasks, SizeIs(2));
+
+  // Another process holds the write lock: nothing can commit.
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  TaskSettlement ack;
+  ack.task = &tasks[0];
+  TaskSettlement dead;
+  dead.task = &tasks[1];
+  dead.kind = TaskSettlement::Kind::kDeadLetter;
+  dead.error = "gone";
+  EXPECT_THAT(q->Settle(std::vector<TaskSettlement>{ack, dead}),
+              ElementsAre(StatusIs(StatusCode::kUnavailable), StatusIs(StatusCode::kUnavailable)));
+  EXPECT_THAT(q->EnqueueMany(std::vector<NewTask>{{"q", "c", "p", now}}),
+              StatusIs(StatusCode::kUnavailable));
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+
+  // Then both settle; a settlement without a task fails only its slot.
+  TaskSettlement no_task;
+  std::vector<absl::Status> settled = q->Settle(std::vector<TaskSettlement>{ack, no_task, dead});
+  ASSERT_THAT(settled, SizeIs(3));
+  EXPECT_OK(settled[0]);
+  EXPECT_THAT(settled[1], StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_OK(settled[2]);
+  ASSERT_OK_AND_ASSIGN(depth, q->Depth("q"));
+  EXPECT_EQ(depth, 0);
+  ASSERT_OK_AND_ASSIGN(std::vector<Task> dead_tasks, q->ListDead("q", 10));
+  ASSERT_THAT(dead_tasks, SizeIs(1));
+  EXPECT_EQ(dead_tasks[0].last_error, "gone");
+}
+
 TEST(SqliteStoreTest, BadArgumentsAreInvalidArgument) {
   SimulatedClock clock;
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStore> store,

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "alerthub/common/log.h"
@@ -13,6 +15,8 @@ namespace {
 constexpr absl::Duration kFirstRetry = absl::Milliseconds(100);
 constexpr absl::Duration kMaxRetry = absl::Seconds(10);
 constexpr absl::Duration kMaxPoll = absl::Milliseconds(100);
+// Messages handed to the handler in one call, at most.
+constexpr size_t kMaxBatch = 256;
 
 struct PartitionListDeleter {
   void operator()(rd_kafka_topic_partition_list_t* l) const {
@@ -33,7 +37,7 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Start(const Properties& prop
                                                           absl::Duration fetch_wait,
                                                           absl::Duration session_timeout,
                                                           std::string topic, std::string group,
-                                                          EventLog::Handler handler) {
+                                                          EventLog::BatchHandler handler) {
   Properties props = properties;
   props.insert(
       props.end(),
@@ -91,6 +95,7 @@ Consumer::~Consumer() {
 }
 
 void Consumer::Run() {
+  std::vector<rd_kafka_message_t*> batch;
   while (!stop_.load()) {
     ResumeDue();
     absl::Duration wait = kMaxPoll;
@@ -98,52 +103,89 @@ void Consumer::Run() {
     for (const auto& [partition, r] : retries_) {
       if (r.paused) wait = std::min(wait, std::max(absl::ZeroDuration(), r.resume_at - now));
     }
-    rd_kafka_message_t* m =
-        rd_kafka_consumer_poll(rk_.get(), static_cast<int>(absl::ToInt64Milliseconds(wait)));
-    if (m == nullptr) continue;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      Handle(*m);
-    } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      Log(LogLevel::kWarning, "kafka consumer error",
-          {{"topic", topic_}, {"error", rd_kafka_message_errstr(m)}});
+    // The first message may wait; the rest of the batch is what is ready.
+    batch.clear();
+    int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(wait));
+    while (batch.size() < kMaxBatch) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), timeout_ms);
+      if (m == nullptr) break;
+      timeout_ms = 0;
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        batch.push_back(m);
+        continue;
+      }
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        Log(LogLevel::kWarning, "kafka consumer error",
+            {{"topic", topic_}, {"error", rd_kafka_message_errstr(m)}});
+      }
+      rd_kafka_message_destroy(m);
     }
-    rd_kafka_message_destroy(m);
+    if (!batch.empty()) Handle(batch);
+    for (rd_kafka_message_t* m : batch) rd_kafka_message_destroy(m);
   }
 }
 
-void Consumer::Handle(const rd_kafka_message_t& m) {
-  auto retry = retries_.find(m.partition);
-  // Fetched before its partition was rewound: it comes again, in order.
-  if (retry != retries_.end() && m.offset != retry->second.offset) return;
-
-  EventMessage message;
-  message.topic = topic_;
-  if (m.key != nullptr) message.key.assign(static_cast<const char*>(m.key), m.key_len);
-  if (m.payload != nullptr) message.payload.assign(static_cast<const char*>(m.payload), m.len);
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const char* name;
-    const void* value;
-    size_t size;
-    for (size_t i = 0;
-         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-         ++i) {
-      message.headers.emplace_back(
-          name, value != nullptr ? std::string(static_cast<const char*>(value), size) : "");
+void Consumer::Handle(const std::vector<rd_kafka_message_t*>& batch) {
+  std::vector<const rd_kafka_message_t*> fetched;
+  std::vector<EventMessage> messages;
+  fetched.reserve(batch.size());
+  messages.reserve(batch.size());
+  absl::flat_hash_set<int32_t> resumed;  // rewound partitions whose message came again
+  for (const rd_kafka_message_t* m : batch) {
+    auto retry = retries_.find(m->partition);
+    if (retry != retries_.end() && !resumed.contains(m->partition)) {
+      // Fetched before its partition was rewound: it comes again, in order.
+      if (m->offset != retry->second.offset) continue;
+      resumed.insert(m->partition);
     }
+    EventMessage& message = messages.emplace_back();
+    message.topic = topic_;
+    if (m->key != nullptr) message.key.assign(static_cast<const char*>(m->key), m->key_len);
+    if (m->payload != nullptr) {
+      message.payload.assign(static_cast<const char*>(m->payload), m->len);
+    }
+    rd_kafka_headers_t* headers = nullptr;
+    if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* name;
+      const void* value;
+      size_t size;
+      for (size_t i = 0;
+           rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+           ++i) {
+        message.headers.emplace_back(
+            name, value != nullptr ? std::string(static_cast<const char*>(value), size) : "");
+      }
+    }
+    fetched.push_back(m);
   }
+  if (messages.empty()) return;
 
-  absl::Status status = handler_(message);
-  if (status.ok()) {
-    if (retry != retries_.end()) retries_.erase(retry);
+  std::vector<absl::Status> statuses = handler_(messages);
+  if (statuses.size() != messages.size()) {
+    statuses.assign(messages.size(),
+                    absl::InternalError("the handler returned the wrong number of statuses"));
+  }
+  // Per partition, offsets advance only up to the first failure; that
+  // message and everything after it in the partition come again.
+  absl::flat_hash_map<int32_t, bool> rewound;
+  for (size_t i = 0; i < fetched.size(); ++i) {
+    const rd_kafka_message_t& m = *fetched[i];
+    if (rewound[m.partition]) continue;
+    if (!statuses[i].ok()) {
+      rewound[m.partition] = true;
+      Rewind(m, statuses[i]);
+      continue;
+    }
+    retries_.erase(m.partition);
     // Committed with the next auto-commit (or on revoke/close).
     if (rd_kafka_resp_err_t err = rd_kafka_offset_store(m.rkt, m.partition, m.offset); err) {
       Log(LogLevel::kWarning, "kafka offset store failed",
           {{"topic", topic_}, {"partition", m.partition}, {"error", rd_kafka_err2str(err)}});
     }
-    return;
   }
+}
 
+void Consumer::Rewind(const rd_kafka_message_t& m, const absl::Status& status) {
   // Rewind the partition to this message and pause it for the backoff; the
   // rest of the assignment keeps flowing.
   Retry& r = retries_[m.partition];

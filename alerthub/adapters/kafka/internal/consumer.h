@@ -1,5 +1,6 @@
 // One consumer-group member of the kafka:// EventLog: a librdkafka consumer
-// and the thread that polls it and calls the handler.
+// and the thread that polls it and calls the handler with what one poll
+// round has ready (up to kMaxBatch messages).
 #ifndef ALERTHUB_ADAPTERS_KAFKA_INTERNAL_CONSUMER_H_
 #define ALERTHUB_ADAPTERS_KAFKA_INTERNAL_CONSUMER_H_
 
@@ -7,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -31,7 +33,7 @@ class Consumer final : public Subscription {
                                                          absl::Duration fetch_wait,
                                                          absl::Duration session_timeout,
                                                          std::string topic, std::string group,
-                                                         EventLog::Handler handler);
+                                                         EventLog::BatchHandler handler);
   ~Consumer() override;
 
  private:
@@ -43,16 +45,19 @@ class Consumer final : public Subscription {
     bool paused = false;
   };
 
-  Consumer(std::string topic, EventLog::Handler handler)
+  Consumer(std::string topic, EventLog::BatchHandler handler)
       : topic_(std::move(topic)), handler_(std::move(handler)) {}
   void Run();
-  void Handle(const rd_kafka_message_t& m);
+  // Calls the handler with `batch` (fetched in order), stores the offsets
+  // of what it handled, and rewinds each partition to its first failure.
+  void Handle(const std::vector<rd_kafka_message_t*>& batch);
+  void Rewind(const rd_kafka_message_t& m, const absl::Status& status);
   void ResumeDue();
   static void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                         rd_kafka_topic_partition_list_t* partitions, void* opaque);
 
   const std::string topic_;
-  const EventLog::Handler handler_;
+  const EventLog::BatchHandler handler_;
   KafkaPtr rk_;
   absl::Mutex mu_;
   bool assigned_ ABSL_GUARDED_BY(mu_) = false;  // the first assignment arrived

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "alerthub/common/status.h"
 #include "alerthub/common/uuid.h"
 
@@ -46,15 +47,31 @@ class PostgresTaskQueue final : public TaskQueue {
 
   absl::Status Enqueue(absl::string_view queue, absl::string_view id,
                        absl::string_view payload, absl::Time available_at) override {
-    ALERTHUB_RETURN_IF_ERROR(CheckName(queue, id));
+    ALERTHUB_RETURN_IF_ERROR(CheckName(queue, id, ""));
     const int64_t now = Micros(db_->clock().Now());
     return db_->Write([&](Connection& c) {
-      return c
-          .Query("INSERT INTO tasks (queue, id, payload, state, available_at, visible_at, "
-                 "enqueued_at) VALUES ($1, $2, $3, 'ready', $4, $4, $5) "
-                 "ON CONFLICT (queue, id) DO NOTHING",
-                 Params().Text(queue).Text(id).Bytes(payload).Int(Micros(available_at)).Int(now))
-          .status();
+      return InsertTask(c, queue, id, payload, available_at, now);
+    });
+  }
+
+  // Validates every task first, so a bad one adds none; then adds them all
+  // in one transaction, in (queue, id) order: concurrent batches with the
+  // same ids wait for each other instead of deadlocking.
+  absl::Status EnqueueMany(absl::Span<const NewTask> tasks) override {
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      ALERTHUB_RETURN_IF_ERROR(
+          CheckName(tasks[i].queue, tasks[i].id, absl::StrCat("tasks[", i, "].")));
+    }
+    if (tasks.empty()) return absl::OkStatus();
+    const std::vector<size_t> order =
+        RowOrder(tasks, [](const NewTask& t) { return RowKey(t.queue, t.id); });
+    const int64_t now = Micros(db_->clock().Now());
+    return db_->Write([&](Connection& c) -> absl::Status {
+      for (size_t i : order) {
+        const NewTask& t = tasks[i];
+        ALERTHUB_RETURN_IF_ERROR(InsertTask(c, t.queue, t.id, t.payload, t.available_at, now));
+      }
+      return absl::OkStatus();
     });
   }
 
@@ -94,36 +111,39 @@ class PostgresTaskQueue final : public TaskQueue {
   }
 
   absl::Status Ack(const Task& task) override {
-    return Guarded(task, "DELETE FROM tasks WHERE queue = $1 AND id = $2 "
-                         "AND state = 'leased' AND receipt = $3",
-                   Params().Text(task.queue).Text(task.id).Text(task.receipt));
+    return SettleOne({&task, TaskSettlement::Kind::kAck, absl::InfinitePast(), ""});
   }
 
   absl::Status Retry(const Task& task, absl::Time available_at,
                      absl::string_view error) override {
-    return Guarded(task,
-                   "UPDATE tasks SET state = 'ready', available_at = $4, visible_at = $4, "
-                   "last_error = $5, receipt = NULL "
-                   "WHERE queue = $1 AND id = $2 AND state = 'leased' AND receipt = $3",
-                   Params()
-                       .Text(task.queue)
-                       .Text(task.id)
-                       .Text(task.receipt)
-                       .Int(Micros(available_at))
-                       .Text(error));
+    return SettleOne({&task, TaskSettlement::Kind::kRetry, available_at, std::string(error)});
   }
 
   absl::Status DeadLetter(const Task& task, absl::string_view reason) override {
-    return Guarded(task,
-                   "UPDATE tasks SET state = 'dead', visible_at = NULL, last_error = $4, "
-                   "receipt = NULL, dead_at = $5 "
-                   "WHERE queue = $1 AND id = $2 AND state = 'leased' AND receipt = $3",
-                   Params()
-                       .Text(task.queue)
-                       .Text(task.id)
-                       .Text(task.receipt)
-                       .Text(reason)
-                       .Int(Micros(db_->clock().Now())));
+    return SettleOne(
+        {&task, TaskSettlement::Kind::kDeadLetter, absl::InfinitePast(), std::string(reason)});
+  }
+
+  // One transaction for the whole batch, rows changed in (queue, id) order
+  // (see EnqueueMany). A lost lease is that settlement's own status and the
+  // others still commit; a failed statement or commit rolls all of them
+  // back and becomes every slot's status.
+  std::vector<absl::Status> Settle(absl::Span<const TaskSettlement> settlements) override {
+    std::vector<absl::Status> out(settlements.size());
+    if (settlements.empty()) return out;
+    const std::vector<size_t> order = RowOrder(settlements, [](const TaskSettlement& s) {
+      return s.task == nullptr ? RowKey() : RowKey(s.task->queue, s.task->id);
+    });
+    const int64_t now = Micros(db_->clock().Now());
+    // Every slot is set on each run, also when Write runs it again.
+    const absl::Status committed = db_->Write([&](Connection& c) -> absl::Status {
+      for (size_t i : order) {
+        ALERTHUB_RETURN_IF_ERROR(SettleIn(c, settlements[i], now, &out[i]));
+      }
+      return absl::OkStatus();
+    });
+    if (!committed.ok()) std::fill(out.begin(), out.end(), committed);
+    return out;
   }
 
   absl::StatusOr<std::vector<Task>> ListDead(absl::string_view queue, int limit) override {
@@ -181,31 +201,104 @@ class PostgresTaskQueue final : public TaskQueue {
   }
 
  private:
-  static absl::Status CheckName(absl::string_view queue, absl::string_view id) {
-    if (queue.empty()) return absl::InvalidArgumentError("task queue: queue must not be empty");
-    if (id.empty()) return absl::InvalidArgumentError("task queue: id must not be empty");
+  // kInvalidArgument naming the empty field; `field_prefix` says which task
+  // of a batch it is ("tasks[3].").
+  static absl::Status CheckName(absl::string_view queue, absl::string_view id,
+                                absl::string_view field_prefix) {
+    if (queue.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("task queue: ", field_prefix, "queue must not be empty"));
+    }
+    if (id.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("task queue: ", field_prefix, "id must not be empty"));
+    }
     return absl::OkStatus();
   }
 
-  // Runs a receipt-guarded change; when it matches nothing, says why: the
-  // task is gone (kNotFound) or is held under another lease or state
-  // (kFailedPrecondition).
-  absl::Status Guarded(const Task& task, absl::string_view sql, const Params& params) {
-    return db_->Write([&](Connection& c) -> absl::Status {
-      ALERTHUB_ASSIGN_OR_RETURN(Result r, c.Query(sql, params));
-      if (r.Affected() > 0) return absl::OkStatus();
-      ALERTHUB_ASSIGN_OR_RETURN(
-          Result s, c.Query("SELECT state FROM tasks WHERE queue = $1 AND id = $2",
-                            Params().Text(task.queue).Text(task.id)));
-      if (s.rows() == 0) {
-        return absl::NotFoundError(
-            absl::StrCat("no task \"", task.id, "\" in queue \"", task.queue, "\""));
-      }
-      return absl::FailedPreconditionError(absl::StrCat(
+  // (queue, id): the row a task lives in.
+  using RowKey = std::pair<absl::string_view, absl::string_view>;
+
+  // Indexes of `items` sorted by the RowKey `row_key` gives each, so every
+  // transaction locks rows in the same order.
+  template <typename T, typename KeyFn>
+  static std::vector<size_t> RowOrder(absl::Span<const T> items, KeyFn row_key) {
+    std::vector<size_t> order(items.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return row_key(items[a]) < row_key(items[b]);
+    });
+    return order;
+  }
+
+  // Adds a ready task unless (queue, id) exists in any state, inside the
+  // open transaction of `c`.
+  static absl::Status InsertTask(Connection& c, absl::string_view queue, absl::string_view id,
+                                 absl::string_view payload, absl::Time available_at,
+                                 int64_t now) {
+    return c
+        .Query("INSERT INTO tasks (queue, id, payload, state, available_at, visible_at, "
+               "enqueued_at) VALUES ($1, $2, $3, 'ready', $4, $4, $5) "
+               "ON CONFLICT (queue, id) DO NOTHING",
+               Params().Text(queue).Text(id).Bytes(payload).Int(Micros(available_at)).Int(now))
+        .status();
+  }
+
+  absl::Status SettleOne(const TaskSettlement& settlement) {
+    return Settle(absl::MakeConstSpan(&settlement, 1)).front();
+  }
+
+  // Ends the lease of `settlement.task` inside the open transaction of `c`,
+  // if the task is still held under its receipt. `*outcome` is the
+  // settlement's own status: OK, the task is gone (kNotFound) or it is held
+  // under another lease or state (kFailedPrecondition). The returned error
+  // is the transaction's: a statement failed.
+  static absl::Status SettleIn(Connection& c, const TaskSettlement& settlement, int64_t now,
+                               absl::Status* outcome) {
+    if (settlement.task == nullptr) {
+      *outcome = absl::InvalidArgumentError("task queue: settlement.task must not be null");
+      return absl::OkStatus();
+    }
+    const Task& task = *settlement.task;
+    Params params;
+    params.Text(task.queue).Text(task.id).Text(task.receipt);
+    absl::string_view sql;
+    switch (settlement.kind) {
+      case TaskSettlement::Kind::kAck:
+        sql = "DELETE FROM tasks WHERE queue = $1 AND id = $2 "
+              "AND state = 'leased' AND receipt = $3";
+        break;
+      case TaskSettlement::Kind::kRetry:
+        sql = "UPDATE tasks SET state = 'ready', available_at = $4, visible_at = $4, "
+              "last_error = $5, receipt = NULL "
+              "WHERE queue = $1 AND id = $2 AND state = 'leased' AND receipt = $3";
+        params.Int(Micros(settlement.available_at)).Text(settlement.error);
+        break;
+      case TaskSettlement::Kind::kDeadLetter:
+        sql = "UPDATE tasks SET state = 'dead', visible_at = NULL, last_error = $4, "
+              "receipt = NULL, dead_at = $5 "
+              "WHERE queue = $1 AND id = $2 AND state = 'leased' AND receipt = $3";
+        params.Text(settlement.error).Int(now);
+        break;
+    }
+    ALERTHUB_ASSIGN_OR_RETURN(Result r, c.Query(sql, params));
+    if (r.Affected() > 0) {
+      *outcome = absl::OkStatus();
+      return absl::OkStatus();
+    }
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Result s, c.Query("SELECT state FROM tasks WHERE queue = $1 AND id = $2",
+                          Params().Text(task.queue).Text(task.id)));
+    if (s.rows() == 0) {
+      *outcome = absl::NotFoundError(
+          absl::StrCat("no task \"", task.id, "\" in queue \"", task.queue, "\""));
+    } else {
+      *outcome = absl::FailedPreconditionError(absl::StrCat(
           "task \"", task.id, "\" in queue \"", task.queue, "\" is ", s.Text(0, 0),
           " and no longer held under this lease (it expired and the task was "
           "leased again, or the lease was already ended)"));
-    });
+    }
+    return absl::OkStatus();
   }
 
   const std::shared_ptr<Database> db_;

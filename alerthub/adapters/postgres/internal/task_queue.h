@@ -6,7 +6,8 @@
 // consumers (threads or processes) get disjoint tasks without waiting for
 // each other. A lease hands out a fresh random receipt; Ack, Retry and
 // DeadLetter succeed only with the receipt of the task's current lease, as
-// in the SQLite queue (sqlite/internal/task_queue.h).
+// in the SQLite queue (sqlite/internal/task_queue.h). EnqueueMany and Settle
+// each run as one transaction that changes rows in (queue, id) order.
 #ifndef ALERTHUB_ADAPTERS_POSTGRES_INTERNAL_TASK_QUEUE_H_
 #define ALERTHUB_ADAPTERS_POSTGRES_INTERNAL_TASK_QUEUE_H_
 

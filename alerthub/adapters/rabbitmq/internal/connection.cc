@@ -301,97 +301,157 @@ absl::Status Connection::Failed(const amqp_rpc_reply_t& reply, absl::string_view
 
 absl::Status Connection::Publish(absl::string_view exchange, absl::string_view routing_key,
                                  const TaskMessage& m) {
-  if (absl::Status s = EnsureOpen(); !s.ok()) return s;
-  std::vector<amqp_table_entry_t> headers = {
-      StringEntry(kHeaderQueue, m.queue),
-      IntEntry(kHeaderAttempts, m.attempts),
-      IntEntry(kHeaderAvailableAt, absl::ToUnixNanos(m.available_at)),
+  const Publication p{exchange, routing_key, &m};
+  return PublishMany(absl::MakeConstSpan(&p, 1)).front();
+}
+
+std::vector<absl::Status> Connection::PublishMany(absl::Span<const Publication> publications) {
+  std::vector<absl::Status> out(publications.size());
+  if (publications.empty()) return out;
+  if (absl::Status s = EnsureOpen(); !s.ok()) {
+    std::fill(out.begin(), out.end(), s);
+    return out;
+  }
+  auto where = [&publications](size_t i) {
+    const Publication& p = publications[i];
+    return absl::StrCat("publishing task ", p.message->id, " to ",
+                        p.exchange.empty() ? "queue " : "exchange ",
+                        p.exchange.empty() ? p.routing_key : p.exchange);
   };
-  if (!m.last_error.empty()) headers.push_back(StringEntry(kHeaderLastError, m.last_error));
-  if (m.dead_at != absl::InfinitePast()) {
-    headers.push_back(IntEntry(kHeaderDeadAt, absl::ToUnixNanos(m.dead_at)));
-  }
-  amqp_basic_properties_t props;
-  props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
-                 AMQP_BASIC_HEADERS_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_TIMESTAMP_FLAG;
-  props.content_type = amqp_cstring_bytes("application/octet-stream");
-  props.delivery_mode = 2;  // persistent
-  props.headers.num_entries = static_cast<int>(headers.size());
-  props.headers.entries = headers.data();
-  props.message_id = Bytes(m.id);
-  props.timestamp = static_cast<uint64_t>(absl::ToUnixSeconds(absl::Now()));
 
-  const std::string where =
-      absl::StrCat("publishing task ", m.id, " to ", exchange.empty() ? "queue " : "exchange ",
-                   exchange.empty() ? routing_key : exchange);
-  int rc = amqp_basic_publish(conn_, kWorkChannel, Bytes(exchange), Bytes(routing_key),
-                              /*mandatory=*/1, /*immediate=*/0, &props, Bytes(m.payload));
-  if (rc != AMQP_STATUS_OK) {
-    absl::Status s = absl::UnavailableError(
-        absl::StrCat("amqp ", config_.Address(), ": ", where, ": ", amqp_error_string2(rc)));
-    Reset(s.message());
-    return s;
+  // 1. Send them all. Delivery tags (publish sequence numbers) are
+  // consecutive: publication i is first_seq + i.
+  const uint64_t first_seq = next_publish_seq_;
+  for (size_t i = 0; i < publications.size(); ++i) {
+    const Publication& p = publications[i];
+    const TaskMessage& m = *p.message;
+    std::vector<amqp_table_entry_t> headers = {
+        StringEntry(kHeaderQueue, m.queue),
+        IntEntry(kHeaderAttempts, m.attempts),
+        IntEntry(kHeaderAvailableAt, absl::ToUnixNanos(m.available_at)),
+    };
+    if (!m.last_error.empty()) headers.push_back(StringEntry(kHeaderLastError, m.last_error));
+    if (m.dead_at != absl::InfinitePast()) {
+      headers.push_back(IntEntry(kHeaderDeadAt, absl::ToUnixNanos(m.dead_at)));
+    }
+    amqp_basic_properties_t props;
+    props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
+                   AMQP_BASIC_HEADERS_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG |
+                   AMQP_BASIC_TIMESTAMP_FLAG;
+    props.content_type = amqp_cstring_bytes("application/octet-stream");
+    props.delivery_mode = 2;  // persistent
+    props.headers.num_entries = static_cast<int>(headers.size());
+    props.headers.entries = headers.data();
+    props.message_id = Bytes(m.id);
+    props.timestamp = static_cast<uint64_t>(absl::ToUnixSeconds(absl::Now()));
+    const int rc = amqp_basic_publish(conn_, kWorkChannel, Bytes(p.exchange),
+                                      Bytes(p.routing_key), /*mandatory=*/1, /*immediate=*/0,
+                                      &props, Bytes(m.payload));
+    if (rc != AMQP_STATUS_OK) {
+      absl::Status s = absl::UnavailableError(
+          absl::StrCat("amqp ", config_.Address(), ": ", where(i), ": ", amqp_error_string2(rc)));
+      Reset(s.message());
+      // The connection is gone: none of them is confirmed.
+      std::fill(out.begin(), out.end(), s);
+      return out;
+    }
+    ++next_publish_seq_;
   }
-  const uint64_t seq = next_publish_seq_++;
 
-  // Publisher confirm: a basic.return (unroutable) comes before the ack.
-  std::string returned;
+  // 2. Await every confirm. A basic.return (unroutable) comes before the
+  // ack of the message it returns.
+  std::vector<std::string> returned(publications.size());
+  std::vector<bool> confirmed(publications.size(), false);
+  size_t pending = publications.size();
+  auto fail_pending = [&](const absl::Status& s) {
+    for (size_t i = 0; i < publications.size(); ++i) {
+      if (!confirmed[i]) out[i] = s;
+    }
+  };
   const absl::Time deadline = absl::Now() + config_.command_timeout;
-  absl::Status result;
-  while (true) {
+  while (pending > 0) {
     timeval tv = Timeval(deadline - absl::Now());
     amqp_frame_t frame;
-    rc = amqp_simple_wait_frame_noblock(conn_, &frame, &tv);
+    const int rc = amqp_simple_wait_frame_noblock(conn_, &frame, &tv);
     if (rc != AMQP_STATUS_OK) {
-      result = absl::UnavailableError(absl::StrCat(
-          "amqp ", config_.Address(), ": ", where, ": not confirmed: ",
+      size_t first = 0;
+      while (confirmed[first]) ++first;
+      absl::Status s = absl::UnavailableError(absl::StrCat(
+          "amqp ", config_.Address(), ": ", where(first), ": not confirmed: ",
           rc == AMQP_STATUS_TIMEOUT
               ? absl::StrCat("no answer within ", absl::FormatDuration(config_.command_timeout))
               : amqp_error_string2(rc)));
-      Reset(result.message());
-      return result;
+      Reset(s.message());
+      fail_pending(s);
+      return out;
     }
     if (frame.frame_type != AMQP_FRAME_METHOD) continue;
     const amqp_method_t& method = frame.payload.method;
     if (method.id == AMQP_CONNECTION_CLOSE_METHOD ||
         (method.id == AMQP_CHANNEL_CLOSE_METHOD && frame.channel == kWorkChannel)) {
-      return absl::UnavailableError(ServerClosed(method, frame.channel, where).message());
+      size_t first = 0;
+      while (confirmed[first]) ++first;
+      fail_pending(
+          absl::UnavailableError(ServerClosed(method, frame.channel, where(first)).message()));
+      return out;
     }
     if (frame.channel != kWorkChannel) continue;
     if (method.id == AMQP_BASIC_RETURN_METHOD) {
       auto* ret = static_cast<amqp_basic_return_t*>(method.decoded);
-      returned = absl::StrCat(ret->reply_code, " ", View(ret->reply_text));
+      const std::string reason = absl::StrCat(ret->reply_code, " ", View(ret->reply_text));
+      const std::string routing_key(View(ret->routing_key));
       amqp_message_t msg;
       amqp_rpc_reply_t r = amqp_read_message(conn_, kWorkChannel, &msg, 0);
-      if (r.reply_type != AMQP_RESPONSE_NORMAL) return Failed(r, where, kWorkChannel);
+      if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+        size_t first = 0;
+        while (confirmed[first]) ++first;
+        fail_pending(Failed(r, where(first), kWorkChannel));
+        return out;
+      }
+      const absl::string_view id =
+          (msg.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG) != 0
+              ? View(msg.properties.message_id)
+              : absl::string_view();
+      for (size_t i = 0; i < publications.size(); ++i) {
+        if (!confirmed[i] && returned[i].empty() && publications[i].routing_key == routing_key &&
+            publications[i].message->id == id) {
+          returned[i] = reason;
+          break;
+        }
+      }
       amqp_destroy_message(&msg);
       continue;
     }
     if (method.id == AMQP_BASIC_ACK_METHOD || method.id == AMQP_BASIC_NACK_METHOD) {
       uint64_t tag;
       bool multiple;
-      if (method.id == AMQP_BASIC_ACK_METHOD) {
+      const bool nack = method.id == AMQP_BASIC_NACK_METHOD;
+      if (!nack) {
         auto* ack = static_cast<amqp_basic_ack_t*>(method.decoded);
         tag = ack->delivery_tag;
         multiple = ack->multiple;
       } else {
-        auto* nack = static_cast<amqp_basic_nack_t*>(method.decoded);
-        tag = nack->delivery_tag;
-        multiple = nack->multiple;
+        auto* n = static_cast<amqp_basic_nack_t*>(method.decoded);
+        tag = n->delivery_tag;
+        multiple = n->multiple;
       }
-      if (tag != seq && !(multiple && tag >= seq)) continue;
-      if (method.id == AMQP_BASIC_NACK_METHOD) {
-        result = absl::UnavailableError(absl::StrCat("amqp ", config_.Address(), ": ", where,
-                                                     ": the broker refused it (nack)"));
-      } else if (!returned.empty()) {
-        result = absl::FailedPreconditionError(
-            absl::StrCat("amqp ", config_.Address(), ": ", where, ": unroutable (", returned, ")"));
+      for (size_t i = 0; i < publications.size(); ++i) {
+        const uint64_t seq = first_seq + i;
+        if (confirmed[i] || !(seq == tag || (multiple && seq <= tag))) continue;
+        confirmed[i] = true;
+        --pending;
+        if (nack) {
+          out[i] = absl::UnavailableError(absl::StrCat("amqp ", config_.Address(), ": ", where(i),
+                                                       ": the broker refused it (nack)"));
+        } else if (!returned[i].empty()) {
+          out[i] = absl::FailedPreconditionError(absl::StrCat(
+              "amqp ", config_.Address(), ": ", where(i), ": unroutable (", returned[i], ")"));
+        }
       }
-      break;
     }
   }
   amqp_maybe_release_buffers(conn_);
-  return result;
+  return out;
 }
 
 absl::StatusOr<std::optional<Delivery>> Connection::Get(int channel, absl::string_view queue) {

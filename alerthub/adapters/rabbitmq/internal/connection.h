@@ -34,6 +34,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "alerthub/adapters/rabbitmq/internal/topology.h"
 
 namespace alerthub::rabbitmq_internal {
@@ -95,6 +96,18 @@ class Connection {
   // unroutable (no queue bound for `routing_key`).
   absl::Status Publish(absl::string_view exchange, absl::string_view routing_key,
                        const TaskMessage& m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // One message for PublishMany.
+  struct Publication {
+    absl::string_view exchange;
+    absl::string_view routing_key;
+    const TaskMessage* message = nullptr;
+  };
+  // Publish for several messages: all are sent, then their confirms are
+  // awaited together (one round trip instead of one per message). One
+  // status per publication, in order, with Publish's meanings.
+  std::vector<absl::Status> PublishMany(absl::Span<const Publication> publications)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // basic.get without auto-ack on `channel`; nullopt when the queue is empty.
   absl::StatusOr<std::optional<Delivery>> Get(int channel, absl::string_view queue)

@@ -487,88 +487,83 @@ absl::Status DeliveryTables::DeleteTemplate(absl::string_view tenant_id,
 
 // --- Deliveries ---------------------------------------------------------------------
 
-absl::StatusOr<RoutingOutcome> DeliveryTables::RecordRouting(const RoutingWrite& w) {
-  const absl::Time now = db_->clock().Now();
-  RoutingOutcome out;
-  ALERTHUB_RETURN_IF_ERROR(db_->Write([&](Connection& c) -> absl::Status {
-    out = RoutingOutcome();
-    {
-      ALERTHUB_ASSIGN_OR_RETURN(
-          Statement st, c.Prepare("SELECT status FROM notifications "
-                                  "WHERE id = ?1 AND tenant_id = ?2"));
-      st.BindText(1, w.notification_id);
-      st.BindText(2, w.tenant_id);
-      ALERTHUB_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) {
-        return absl::NotFoundError(
-            absl::StrCat("no notification \"", w.notification_id, "\""));
-      }
-      out.notification.before = out.notification.after =
-          static_cast<NotificationStatus>(st.ColumnInt64(0));
-    }
-    ALERTHUB_ASSIGN_OR_RETURN(
-        Statement ins,
-        c.Prepare(absl::StrCat(
-            "INSERT INTO deliveries (", kDeliveryColumns,
-            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, '', ?9, ?10, NULL, ?11) "
-            "ON CONFLICT (notification_id, integration_id, recipient) DO NOTHING")));
-    for (const Delivery& d : w.deliveries) {
-      if (d.tenant_id != w.tenant_id || d.notification_id != w.notification_id) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "delivery \"", d.id, "\" belongs to another notification or tenant"));
-      }
-      // --- Digests: a member is due at its group's flush time.
-      std::optional<absl::Time> next_attempt_at = d.next_attempt_at;
-      if (!d.digest_key.empty()) {
-        ALERTHUB_ASSIGN_OR_RETURN(next_attempt_at, DigestDueTime(c, w, d, now));
-      }
-      ins.Reset();
-      ins.BindText(1, d.id);
-      ins.BindText(2, d.tenant_id);
-      ins.BindText(3, d.notification_id);
-      ins.BindText(4, d.integration_id);
-      ins.BindInt64(5, static_cast<int64_t>(d.channel));
-      ins.BindText(6, d.recipient);
-      ins.BindInt64(7, static_cast<int64_t>(d.status));
-      BindOptional(ins, 8, next_attempt_at,
-                   [](const auto& v) -> int64_t { return Micros(v); });
-      ins.BindInt64(9, Micros(d.created_at));
-      ins.BindInt64(10, Micros(d.updated_at));
-      ins.BindText(11, d.digest_key);
-      ALERTHUB_RETURN_IF_ERROR(ins.Run());
-    }
-    if (out.notification.before == NotificationStatus::kAccepted) {
-      DeliveryTally tally;
-      for (const Delivery& d : w.deliveries) CountDelivery(d, &tally);
-      const NotificationStatus after = AggregateNotificationStatus(w.status, tally);
-      ALERTHUB_ASSIGN_OR_RETURN(
-          Statement up, c.Prepare("UPDATE notifications SET status = ?2, updated_at = ?3 "
-                                  "WHERE id = ?1"));
-      up.BindText(1, w.notification_id);
-      up.BindInt64(2, static_cast<int64_t>(after));
-      up.BindInt64(3, Micros(now));
-      ALERTHUB_RETURN_IF_ERROR(up.Run());
-      ALERTHUB_RETURN_IF_ERROR(InsertEvent(c, w.event, w.tenant_id, w.notification_id));
-      out.notification.after = after;
-    }
-    ALERTHUB_ASSIGN_OR_RETURN(
-        Statement sel, c.Prepare(absl::StrCat("SELECT ", kDeliveryColumns,
-                                              " FROM deliveries WHERE notification_id = ?1 "
-                                              "ORDER BY id")));
-    sel.BindText(1, w.notification_id);
-    while (true) {
-      ALERTHUB_ASSIGN_OR_RETURN(bool row, sel.Step());
-      if (!row) return absl::OkStatus();
-      out.deliveries.push_back(DeliveryFromRow(sel).delivery);
-    }
-  }, /*Routing is replayed from the outbox (whose sent mark commits later)
-       when this is lost, and the deliveries' enqueue commits durably after
-       it (the WAL is sequential): no fsync needed.*/
-                                           Database::Durability::kRelaxed));
-  return out;
-}
-
 namespace {
+
+// Routes one notification inside the caller's transaction (see
+// Store::RecordRoutings). Its only item error is kNotFound for an absent or
+// foreign notification, found before it writes anything; a malformed write
+// is kInvalidArgument, which fails the whole batch.
+absl::StatusOr<RoutingOutcome> RouteOne(Connection& c, const RoutingWrite& w, absl::Time now) {
+  // Cached by the connection and built once: a batch only looks them up.
+  static const std::string insert_sql = absl::StrCat(
+      "INSERT INTO deliveries (", kDeliveryColumns,
+      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, '', ?9, ?10, NULL, ?11) "
+      "ON CONFLICT (notification_id, integration_id, recipient) DO NOTHING");
+  static const std::string select_sql = absl::StrCat(
+      "SELECT ", kDeliveryColumns, " FROM deliveries WHERE notification_id = ?1 ORDER BY id");
+  RoutingOutcome out;
+  {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement st, c.Prepare("SELECT status FROM notifications "
+                                "WHERE id = ?1 AND tenant_id = ?2"));
+    st.BindText(1, w.notification_id);
+    st.BindText(2, w.tenant_id);
+    ALERTHUB_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) {
+      return absl::NotFoundError(absl::StrCat("no notification \"", w.notification_id, "\""));
+    }
+    out.notification.before = out.notification.after =
+        static_cast<NotificationStatus>(st.ColumnInt64(0));
+  }
+  ALERTHUB_ASSIGN_OR_RETURN(Statement ins, c.Prepare(insert_sql));
+  for (const Delivery& d : w.deliveries) {
+    if (d.tenant_id != w.tenant_id || d.notification_id != w.notification_id) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "delivery \"", d.id, "\" belongs to another notification or tenant"));
+    }
+    // --- Digests: a member is due at its group's flush time.
+    std::optional<absl::Time> next_attempt_at = d.next_attempt_at;
+    if (!d.digest_key.empty()) {
+      ALERTHUB_ASSIGN_OR_RETURN(next_attempt_at, DigestDueTime(c, w, d, now));
+    }
+    ins.Reset();
+    ins.BindText(1, d.id);
+    ins.BindText(2, d.tenant_id);
+    ins.BindText(3, d.notification_id);
+    ins.BindText(4, d.integration_id);
+    ins.BindInt64(5, static_cast<int64_t>(d.channel));
+    ins.BindText(6, d.recipient);
+    ins.BindInt64(7, static_cast<int64_t>(d.status));
+    BindOptional(ins, 8, next_attempt_at, [](const auto& v) -> int64_t { return Micros(v); });
+    ins.BindInt64(9, Micros(d.created_at));
+    ins.BindInt64(10, Micros(d.updated_at));
+    ins.BindText(11, d.digest_key);
+    ALERTHUB_RETURN_IF_ERROR(ins.Run());
+  }
+  // Only the first routing of a notification (or the first write for it in
+  // a batch) moves it on; a replay finds it routed and changes nothing.
+  if (out.notification.before == NotificationStatus::kAccepted) {
+    DeliveryTally tally;
+    for (const Delivery& d : w.deliveries) CountDelivery(d, &tally);
+    const NotificationStatus after = AggregateNotificationStatus(w.status, tally);
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement up, c.Prepare("UPDATE notifications SET status = ?2, updated_at = ?3 "
+                                "WHERE id = ?1"));
+    up.BindText(1, w.notification_id);
+    up.BindInt64(2, static_cast<int64_t>(after));
+    up.BindInt64(3, Micros(now));
+    ALERTHUB_RETURN_IF_ERROR(up.Run());
+    ALERTHUB_RETURN_IF_ERROR(InsertEvent(c, w.event, w.tenant_id, w.notification_id));
+    out.notification.after = after;
+  }
+  ALERTHUB_ASSIGN_OR_RETURN(Statement sel, c.Prepare(select_sql));
+  sel.BindText(1, w.notification_id);
+  while (true) {
+    ALERTHUB_ASSIGN_OR_RETURN(bool row, sel.Step());
+    if (!row) return out;
+    out.deliveries.push_back(DeliveryFromRow(sel).delivery);
+  }
+}
 
 // Errors of one item of a batch, found before it wrote anything: the others
 // still commit.
@@ -649,6 +644,24 @@ absl::Status ForEachItem(absl::Span<const In> items, std::vector<absl::StatusOr<
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<absl::StatusOr<RoutingOutcome>>> DeliveryTables::RecordRoutings(
+    absl::Span<const RoutingWrite> writes) {
+  std::vector<absl::StatusOr<RoutingOutcome>> out;
+  if (writes.empty()) return out;
+  const absl::Time now = db_->clock().Now();
+  ALERTHUB_RETURN_IF_ERROR(db_->Write(
+      [&](Connection& c) -> absl::Status {
+        return ForEachItem<RoutingOutcome>(
+            writes, &out, [&](const RoutingWrite& w) { return RouteOne(c, w, now); });
+      },
+      /*No fsync needed: the WAL is sequential, so a power loss that undoes
+        this also undoes the later outbox sent mark (routing is replayed),
+        and a delivery that survives without its task is re-enqueued by the
+        dispatcher's restart sweep.*/
+      Database::Durability::kRelaxed));
+  return out;
+}
 
 absl::StatusOr<std::vector<absl::StatusOr<DeliveryClaim>>> DeliveryTables::ClaimDeliveries(
     absl::Span<const DeliveryRef> refs, absl::Duration lease) {

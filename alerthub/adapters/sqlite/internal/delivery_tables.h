@@ -43,7 +43,8 @@ class DeliveryTables {
   absl::Status UpdateTemplate(const Template& tmpl);
   absl::Status DeleteTemplate(absl::string_view tenant_id, absl::string_view id);
 
-  absl::StatusOr<RoutingOutcome> RecordRouting(const RoutingWrite& write);
+  absl::StatusOr<std::vector<absl::StatusOr<RoutingOutcome>>> RecordRoutings(
+      absl::Span<const RoutingWrite> writes);
   absl::StatusOr<std::vector<absl::StatusOr<DeliveryClaim>>> ClaimDeliveries(
       absl::Span<const DeliveryRef> refs, absl::Duration lease);
   absl::StatusOr<std::vector<absl::StatusOr<AttemptOutcomeRecord>>> RecordAttempts(

@@ -6,7 +6,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "alerthub/common/status.h"
 
 namespace alerthub::sqlite_internal {
@@ -35,23 +37,28 @@ class SqliteTaskQueue final : public TaskQueue {
 
   absl::Status Enqueue(absl::string_view queue, absl::string_view id,
                        absl::string_view payload, absl::Time available_at) override {
-    ALERTHUB_RETURN_IF_ERROR(CheckName(queue, id));
+    ALERTHUB_RETURN_IF_ERROR(CheckName(queue, id, ""));
     const int64_t now = Micros(db_->clock().Now());
-    return db_->Write([&](Connection& c) -> absl::Status {
-      ALERTHUB_ASSIGN_OR_RETURN(
-          Statement s,
-          c.Prepare("INSERT INTO tasks (queue, id, payload, state, available_at, "
-                    "visible_at, enqueued_at) VALUES (?1, ?2, ?3, 'ready', ?4, ?4, ?5) "
-                    "ON CONFLICT (queue, id) DO NOTHING"));
-      s.BindText(1, queue);
-      s.BindText(2, id);
-      s.BindBlob(3, payload);
-      s.BindInt64(4, Micros(available_at));
-      s.BindInt64(5, now);
-      return s.Run();
-      // Survives a process crash; the next durable commit of the database
-      // fsyncs it (see TaskQueue::Enqueue).
-    }, Database::Durability::kRelaxed);
+    return WriteEnqueues([&](Connection& c) {
+      return InsertTask(c, queue, id, payload, available_at, now);
+    });
+  }
+
+  // Validates every task first, so a bad one adds none; then adds them all
+  // in one transaction.
+  absl::Status EnqueueMany(absl::Span<const NewTask> tasks) override {
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      ALERTHUB_RETURN_IF_ERROR(
+          CheckName(tasks[i].queue, tasks[i].id, absl::StrCat("tasks[", i, "].")));
+    }
+    if (tasks.empty()) return absl::OkStatus();
+    const int64_t now = Micros(db_->clock().Now());
+    return WriteEnqueues([&](Connection& c) -> absl::Status {
+      for (const NewTask& t : tasks) {
+        ALERTHUB_RETURN_IF_ERROR(InsertTask(c, t.queue, t.id, t.payload, t.available_at, now));
+      }
+      return absl::OkStatus();
+    });
   }
 
   absl::StatusOr<std::vector<Task>> Lease(absl::string_view queue, int max,
@@ -96,58 +103,44 @@ class SqliteTaskQueue final : public TaskQueue {
   }
 
   absl::Status Ack(const Task& task) override {
-    return db_->Write([&](Connection& c) -> absl::Status {
-      ALERTHUB_ASSIGN_OR_RETURN(
-          Statement s, c.Prepare("DELETE FROM tasks WHERE queue = ?1 AND id = ?2 "
-                                 "AND state = 'leased' AND receipt = ?3"));
-      s.BindText(1, task.queue);
-      s.BindText(2, task.id);
-      s.BindText(3, task.receipt);
-      ALERTHUB_RETURN_IF_ERROR(s.Run());
-      if (s.Changes() == 0) return LeaseLost(c, task);
-      return absl::OkStatus();
-      // A lost ack hands the task out again when its lease ends
-      // (at-least-once, as for a consumer that crashed before acking).
-    }, Database::Durability::kRelaxed);
+    return SettleOne({&task, TaskSettlement::Kind::kAck, absl::InfinitePast(), ""});
   }
 
   absl::Status Retry(const Task& task, absl::Time available_at,
                      absl::string_view error) override {
-    return db_->Write([&](Connection& c) -> absl::Status {
-      ALERTHUB_ASSIGN_OR_RETURN(
-          Statement s,
-          c.Prepare("UPDATE tasks SET state = 'ready', available_at = ?4, "
-                    "visible_at = ?4, last_error = ?5, receipt = NULL "
-                    "WHERE queue = ?1 AND id = ?2 AND state = 'leased' AND receipt = ?3"));
-      s.BindText(1, task.queue);
-      s.BindText(2, task.id);
-      s.BindText(3, task.receipt);
-      s.BindInt64(4, Micros(available_at));
-      s.BindText(5, error);
-      ALERTHUB_RETURN_IF_ERROR(s.Run());
-      if (s.Changes() == 0) return LeaseLost(c, task);
-      return absl::OkStatus();
-      // A lost retry hands the task out again when its lease ends.
-    }, Database::Durability::kRelaxed);
+    return SettleOne({&task, TaskSettlement::Kind::kRetry, available_at, std::string(error)});
   }
 
   absl::Status DeadLetter(const Task& task, absl::string_view reason) override {
+    return SettleOne(
+        {&task, TaskSettlement::Kind::kDeadLetter, absl::InfinitePast(), std::string(reason)});
+  }
+
+  // One transaction for the whole batch. A lost lease is that settlement's
+  // own status and the others still commit; a failed statement or commit
+  // rolls all of them back and becomes every slot's status.
+  std::vector<absl::Status> Settle(absl::Span<const TaskSettlement> settlements) override {
+    std::vector<absl::Status> out(settlements.size());
+    if (settlements.empty()) return out;
     const int64_t now = Micros(db_->clock().Now());
-    return db_->Write([&](Connection& c) -> absl::Status {
-      ALERTHUB_ASSIGN_OR_RETURN(
-          Statement s,
-          c.Prepare("UPDATE tasks SET state = 'dead', visible_at = NULL, "
-                    "last_error = ?4, receipt = NULL, dead_at = ?5 "
-                    "WHERE queue = ?1 AND id = ?2 AND state = 'leased' AND receipt = ?3"));
-      s.BindText(1, task.queue);
-      s.BindText(2, task.id);
-      s.BindText(3, task.receipt);
-      s.BindText(4, reason);
-      s.BindInt64(5, now);
-      ALERTHUB_RETURN_IF_ERROR(s.Run());
-      if (s.Changes() == 0) return LeaseLost(c, task);
-      return absl::OkStatus();
-    });
+    // A lost ack or retry only hands the task out again when its lease ends
+    // (at-least-once, as for a consumer that crashed before settling), so
+    // they skip the fsync; a dead letter is the last word on a task and is
+    // committed durably, together with whatever shares its transaction.
+    const bool any_dead = std::any_of(
+        settlements.begin(), settlements.end(), [](const TaskSettlement& s) {
+          return s.kind == TaskSettlement::Kind::kDeadLetter;
+        });
+    const absl::Status committed = db_->Write(
+        [&](Connection& c) -> absl::Status {
+          for (size_t i = 0; i < settlements.size(); ++i) {
+            ALERTHUB_RETURN_IF_ERROR(SettleIn(c, settlements[i], now, &out[i]));
+          }
+          return absl::OkStatus();
+        },
+        any_dead ? Database::Durability::kDefault : Database::Durability::kRelaxed);
+    if (!committed.ok()) std::fill(out.begin(), out.end(), committed);
+    return out;
   }
 
   absl::StatusOr<std::vector<Task>> ListDead(absl::string_view queue, int limit) override {
@@ -219,28 +212,121 @@ class SqliteTaskQueue final : public TaskQueue {
   }
 
  private:
-  static absl::Status CheckName(absl::string_view queue, absl::string_view id) {
-    if (queue.empty()) return absl::InvalidArgumentError("task queue: queue must not be empty");
-    if (id.empty()) return absl::InvalidArgumentError("task queue: id must not be empty");
+  // kInvalidArgument naming the empty field; `field_prefix` says which task
+  // of a batch it is ("tasks[3].").
+  static absl::Status CheckName(absl::string_view queue, absl::string_view id,
+                                absl::string_view field_prefix) {
+    if (queue.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("task queue: ", field_prefix, "queue must not be empty"));
+    }
+    if (id.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("task queue: ", field_prefix, "id must not be empty"));
+    }
     return absl::OkStatus();
   }
 
-  // Why a receipt-guarded change matched nothing: the task is gone
-  // (kNotFound) or is held under another lease or state (kFailedPrecondition).
-  static absl::Status LeaseLost(Connection& c, const Task& task) {
+  // Runs `body`, which adds tasks, in one write transaction.
+  absl::Status WriteEnqueues(absl::FunctionRef<absl::Status(Connection&)> body) {
+    // Survives a process crash; the next durable commit of the database
+    // fsyncs it (see TaskQueue::Enqueue).
+    return db_->Write(body, Database::Durability::kRelaxed);
+  }
+
+  // Adds a ready task unless (queue, id) exists in any state, inside the
+  // open transaction of `c`.
+  static absl::Status InsertTask(Connection& c, absl::string_view queue, absl::string_view id,
+                                 absl::string_view payload, absl::Time available_at,
+                                 int64_t now) {
+    ALERTHUB_ASSIGN_OR_RETURN(
+        Statement s,
+        c.Prepare("INSERT INTO tasks (queue, id, payload, state, available_at, "
+                  "visible_at, enqueued_at) VALUES (?1, ?2, ?3, 'ready', ?4, ?4, ?5) "
+                  "ON CONFLICT (queue, id) DO NOTHING"));
+    s.BindText(1, queue);
+    s.BindText(2, id);
+    s.BindBlob(3, payload);
+    s.BindInt64(4, Micros(available_at));
+    s.BindInt64(5, now);
+    return s.Run();
+  }
+
+  absl::Status SettleOne(const TaskSettlement& settlement) {
+    return Settle(absl::MakeConstSpan(&settlement, 1)).front();
+  }
+
+  // Ends the lease of `settlement.task` inside the open transaction of `c`,
+  // if the task is still held under its receipt. `*outcome` is the
+  // settlement's own status: OK, or why the lease is lost (see LeaseLost).
+  // The returned error is the transaction's: a statement failed.
+  static absl::Status SettleIn(Connection& c, const TaskSettlement& settlement, int64_t now,
+                               absl::Status* outcome) {
+    if (settlement.task == nullptr) {
+      *outcome = absl::InvalidArgumentError("task queue: settlement.task must not be null");
+      return absl::OkStatus();
+    }
+    const Task& task = *settlement.task;
+    absl::string_view sql;
+    switch (settlement.kind) {
+      case TaskSettlement::Kind::kAck:
+        sql = "DELETE FROM tasks WHERE queue = ?1 AND id = ?2 "
+              "AND state = 'leased' AND receipt = ?3";
+        break;
+      case TaskSettlement::Kind::kRetry:
+        sql = "UPDATE tasks SET state = 'ready', available_at = ?4, "
+              "visible_at = ?4, last_error = ?5, receipt = NULL "
+              "WHERE queue = ?1 AND id = ?2 AND state = 'leased' AND receipt = ?3";
+        break;
+      case TaskSettlement::Kind::kDeadLetter:
+        sql = "UPDATE tasks SET state = 'dead', visible_at = NULL, "
+              "last_error = ?4, receipt = NULL, dead_at = ?5 "
+              "WHERE queue = ?1 AND id = ?2 AND state = 'leased' AND receipt = ?3";
+        break;
+    }
+    ALERTHUB_ASSIGN_OR_RETURN(Statement s, c.Prepare(sql));
+    s.BindText(1, task.queue);
+    s.BindText(2, task.id);
+    s.BindText(3, task.receipt);
+    switch (settlement.kind) {
+      case TaskSettlement::Kind::kAck:
+        break;
+      case TaskSettlement::Kind::kRetry:
+        s.BindInt64(4, Micros(settlement.available_at));
+        s.BindText(5, settlement.error);
+        break;
+      case TaskSettlement::Kind::kDeadLetter:
+        s.BindText(4, settlement.error);
+        s.BindInt64(5, now);
+        break;
+    }
+    ALERTHUB_RETURN_IF_ERROR(s.Run());
+    if (s.Changes() > 0) {
+      *outcome = absl::OkStatus();
+      return absl::OkStatus();
+    }
+    return LeaseLost(c, task, outcome);
+  }
+
+  // Sets `*outcome` to why a receipt-guarded change matched nothing: the
+  // task is gone (kNotFound) or is held under another lease or state
+  // (kFailedPrecondition). Returns the error of a failed statement.
+  static absl::Status LeaseLost(Connection& c, const Task& task, absl::Status* outcome) {
     ALERTHUB_ASSIGN_OR_RETURN(
         Statement s, c.Prepare("SELECT state FROM tasks WHERE queue = ?1 AND id = ?2"));
     s.BindText(1, task.queue);
     s.BindText(2, task.id);
     ALERTHUB_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) {
-      return absl::NotFoundError(absl::StrCat("no task \"", task.id, "\" in queue \"",
-                                              task.queue, "\""));
+      *outcome = absl::NotFoundError(
+          absl::StrCat("no task \"", task.id, "\" in queue \"", task.queue, "\""));
+    } else {
+      *outcome = absl::FailedPreconditionError(absl::StrCat(
+          "task \"", task.id, "\" in queue \"", task.queue, "\" is ", s.ColumnText(0),
+          " and no longer held under this lease (it expired and the task was "
+          "leased again, or the lease was already ended)"));
     }
-    return absl::FailedPreconditionError(absl::StrCat(
-        "task \"", task.id, "\" in queue \"", task.queue, "\" is ", s.ColumnText(0),
-        " and no longer held under this lease (it expired and the task was "
-        "leased again, or the lease was already ended)"));
+    return absl::OkStatus();
   }
 
   const std::shared_ptr<Database> db_;

@@ -1,8 +1,9 @@
 // Internal to the SQLite adapter: the `sql://` TaskQueue, kept in the
 // `tasks` table of the store's database (see schema.cc).
 //
-// Every state change is one IMMEDIATE transaction, so leases are exclusive
-// across threads and across processes sharing the file. A lease hands out a
+// Every call that changes state is one IMMEDIATE transaction (EnqueueMany
+// and Settle too, for all their tasks), so leases are exclusive across
+// threads and across processes sharing the file. A lease hands out a
 // fresh random receipt; Ack, Retry and DeadLetter succeed only with the
 // receipt of the task's current lease — even after that lease has expired,
 // as long as no other consumer has leased the task since (the work is done,
