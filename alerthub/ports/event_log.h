@@ -88,10 +88,11 @@ class EventLog {
   // Subscribe for a handler that takes several messages of the topic at once
   // and returns one status per message, in order, each with Handler's
   // meaning (a handler that returns another count fails them all). Within
-  // one call the messages keep their publication order; a failed message
-  // comes again, and so may later messages of its key the call handled. inproc:// passes
-  // all of one PublishReliable's messages of the topic in one call; the
-  // default implementation (kafka://) passes one message per call.
+  // one call the messages keep their publication order. A failed message
+  // comes again, and so may later messages of its key that the call
+  // handled. inproc:// passes all of one PublishReliable's messages of the
+  // topic in one call, kafka:// what one poll has ready (up to 256); the
+  // default implementation passes one message per call.
   using BatchHandler =
       std::function<std::vector<absl::Status>(absl::Span<const EventMessage> messages)>;
   virtual absl::StatusOr<std::unique_ptr<Subscription>> SubscribeBatch(

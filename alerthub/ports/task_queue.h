@@ -91,9 +91,11 @@ class TaskQueue {
   virtual absl::Status DeadLetter(const Task& task, absl::string_view reason) = 0;
 
   // Enqueue for several tasks (of any queues) at once: sql:// adds them in
-  // one transaction. OK when every task is in its queue; on an error some may
-  // have been added (Enqueue is idempotent: retry them all). The default
-  // calls Enqueue for each.
+  // one transaction, amqp:// publishes them all and then awaits their
+  // confirms together. OK when every task is in its queue; on an error some
+  // may have been added, so retry them all (as Enqueue, a task already in
+  // the queue is not added twice on sql://; amqp:// keeps no index of ids).
+  // The default calls Enqueue for each.
   virtual absl::Status EnqueueMany(absl::Span<const NewTask> tasks);
 
   // Ends several leased tasks at once, each as Ack, Retry or DeadLetter would:
