@@ -264,9 +264,10 @@ std::vector<absl::Status> Dispatcher::RouteBatch(absl::Span<const EventMessage> 
   if (!writes.empty()) {
     absl::StatusOr<std::vector<absl::StatusOr<RoutingOutcome>>> recorded =
         store_->RecordRoutings(writes);
-    if (!recorded.ok() && writes.size() > 1) {
+    if (absl::IsInvalidArgument(recorded.status()) && writes.size() > 1) {
       // One malformed write fails the whole transaction: record one by one,
-      // so only that one is refused.
+      // so only that one is refused. (Any other failure is the store's: the
+      // whole batch comes again.)
       recorded.emplace();
       for (const RoutingWrite& w : writes) recorded->push_back(store_->RecordRouting(w));
     }
