@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -12,29 +13,33 @@ OutboxRelay::OutboxRelay(Store* store, EventLog* log, OutboxRelayOptions options
 
 OutboxRelay::~OutboxRelay() { Stop(); }
 
-absl::StatusOr<OutboxRelay::Round> OutboxRelay::StartRound() {
-  absl::StatusOr<std::vector<OutboxRecord>> claimed =
-      store_->ClaimOutbox(options_.batch_size, options_.claim_lease);
-  if (!claimed.ok()) return claimed.status();
+absl::StatusOr<OutboxRelay::Round> OutboxRelay::StartRound(int64_t after_seq) {
+  absl::StatusOr<std::unique_ptr<OutboxBatch>> taken =
+      store_->TakeOutbox(options_.batch_size, options_.claim_lease, after_seq);
+  if (!taken.ok()) return taken.status();
   Round round;
-  if (claimed->empty()) return round;
+  std::vector<OutboxRecord>& records = (*taken)->records();
+  if (records.empty()) return round;
   std::vector<EventMessage> messages;
-  messages.reserve(claimed->size());
-  round.seqs.reserve(claimed->size());
-  for (OutboxRecord& r : *claimed) {
+  messages.reserve(records.size());
+  round.seqs.reserve(records.size());
+  for (OutboxRecord& r : records) {
     round.seqs.push_back(r.seq);
     messages.push_back(EventMessage{std::move(r.topic), std::move(r.key),
                                     std::move(r.payload), {}});
   }
+  round.batch = *std::move(taken);
   round.publish = log_->StartPublish(messages);
   return round;
 }
 
 absl::StatusOr<int64_t> OutboxRelay::Settle(std::vector<Round> rounds) {
-  std::vector<int64_t> sent;
+  int64_t marked = 0;
   absl::Status first_error;
   for (Round& round : rounds) {
     std::vector<absl::Status> statuses = round.publish->Wait();
+    std::vector<int64_t> sent;
+    sent.reserve(round.seqs.size());
     for (size_t i = 0; i < round.seqs.size(); ++i) {
       absl::Status s =
           i < statuses.size() ? std::move(statuses[i]) : absl::InternalError("no report");
@@ -44,35 +49,44 @@ absl::StatusOr<int64_t> OutboxRelay::Settle(std::vector<Round> rounds) {
         first_error = std::move(s);
       }
     }
+    // Unsent messages go back to the outbox (at once or when the lease
+    // passes; Store::TakeOutbox) and are taken again.
+    absl::Status finished = round.batch->Finish(sent);
+    if (!finished.ok()) {
+      if (first_error.ok()) first_error = std::move(finished);
+      continue;
+    }
+    marked += static_cast<int64_t>(sent.size());
   }
-  // Unsent messages keep their claim until the lease passes, then are
-  // claimed again.
-  if (!sent.empty()) {
-    absl::Status marked = store_->MarkOutboxSent(sent);
-    if (!marked.ok()) return marked;
-    published_.fetch_add(static_cast<int64_t>(sent.size()), std::memory_order_relaxed);
-  }
+  published_.fetch_add(marked, std::memory_order_relaxed);
   if (!first_error.ok()) return first_error;
-  return static_cast<int64_t>(sent.size());
+  return marked;
 }
 
 absl::StatusOr<int64_t> OutboxRelay::RunRounds(absl::FunctionRef<bool()> stop) {
   const size_t max_in_flight = static_cast<size_t>(std::max(1, options_.max_rounds_in_flight));
+  const int rounds_per_rescan = std::max(1, options_.rounds_per_rescan);
   std::deque<Round> in_flight;
   int64_t marked = 0;
   absl::Status first_error;
   bool claiming = true;
+  int64_t after_seq = 0;  // the last row taken; 0 looks from the lowest seq
+  int rounds = 0;
   while (claiming || !in_flight.empty()) {
     if (claiming && stop()) claiming = false;
     if (claiming) {
-      absl::StatusOr<Round> round = StartRound();
+      if (rounds++ % rounds_per_rescan == 0) after_seq = 0;
+      absl::StatusOr<Round> round = StartRound(after_seq);
       if (!round.ok()) {
         first_error = round.status();
         claiming = false;
       } else {
-        // A short batch: the outbox has nothing more to claim for now.
+        // A short batch: the outbox has nothing more to take for now.
         if (round->seqs.size() < static_cast<size_t>(options_.batch_size)) claiming = false;
-        if (!round->seqs.empty()) in_flight.push_back(*std::move(round));
+        if (!round->seqs.empty()) {
+          after_seq = round->seqs.back();
+          in_flight.push_back(*std::move(round));
+        }
       }
     }
     // Settle the oldest round when no further one may start before it, and
@@ -89,7 +103,7 @@ absl::StatusOr<int64_t> OutboxRelay::RunRounds(absl::FunctionRef<bool()> stop) {
     if (n.ok()) {
       marked += *n;
     } else {
-      // The bus or the store fails: start nothing new, settle the rest.
+      // The bus or the store fails: take nothing new, settle the rest.
       if (first_error.ok()) first_error = n.status();
       claiming = false;
     }

@@ -2,19 +2,19 @@
 // step 2). A message is marked sent only after the EventLog acknowledged it,
 // so delivery to the bus is at-least-once: a crash between the publish and
 // the mark publishes that message again on the next start (consumers dedupe
-// on the CloudEvent id). Safe to run in several processes at once: claims are
-// leased by the store.
+// on the CloudEvent id). Safe to run in several processes at once: the
+// store hands each batch to one taker.
 //
-// Rounds are pipelined: one thread claims a batch and hands it to the bus
+// Rounds are pipelined: one thread takes a batch and hands it to the bus
 // (EventLog::StartPublish) while the reports of up to
 // max_rounds_in_flight - 1 earlier rounds are still outstanding, so the
-// broker always has work; a round's acknowledged rows are marked sent (with
-// those of the other rounds settled at the same time, in one statement) once
-// its reports are in. Batches are handed over in claim order from that one
-// thread, so messages of one key reach the bus in outbox order. A message
-// whose report failed keeps its claim until the lease passes and is then
-// claimed again; the relay stops claiming after such a failure, settles the
-// rounds in flight, and backs off.
+// broker always has work; a round's batch (Store::TakeOutbox) is finished
+// with its acknowledged rows once its reports are in. Batches are handed
+// over in claim order from that one thread, so messages of one key reach
+// the bus in outbox order. A message whose report failed goes back to the
+// outbox (at once on PostgreSQL, when the claim's lease passes elsewhere)
+// and is taken again; the relay stops taking batches after such a failure,
+// settles the rounds in flight, and backs off.
 //
 //   OutboxRelay relay(store, event_log, {});
 //   relay.Start();           // a background thread; Wake() after commits
@@ -46,11 +46,20 @@ struct OutboxRelayOptions {
   // count as 1, which waits for every round's reports before the next
   // claim). A crash republishes at most batch_size * max_rounds_in_flight
   // messages that the bus already has; claim_lease should cover the time the
-  // bus takes to report on that many.
+  // bus takes to report on that many. At most 4 on PostgreSQL, whose store
+  // holds a connection per taken batch from a pool of four.
   int max_rounds_in_flight = 4;
-  // How long a claim hides messages from other relays; a relay that dies
-  // mid-round releases its messages when this passes.
+  // The longest a batch may stay taken (Store::TakeOutbox): where batches
+  // are leases, a relay that dies mid-round releases its messages when this
+  // passes; where they are held transactions (PostgreSQL), a dead relay's
+  // are released with its connection, and a stalled one's after this.
   absl::Duration claim_lease = absl::Seconds(30);
+  // A round takes the rows after the previous round's last one (see
+  // Store::TakeOutbox's after_seq), and every this many rounds looks again
+  // from the lowest seq, for rows committed out of seq order.
+  // A rescan walks past the rows of the rounds just finished (PostgreSQL
+  // cannot prune them while rounds are open), so it costs 10-20 rounds' worth.
+  int rounds_per_rescan = 64;
   // Poll interval when nothing wakes the relay (other processes' commits).
   absl::Duration idle_poll = absl::Milliseconds(250);
   // Pause after a failed round (bus or store unavailable).
@@ -82,18 +91,20 @@ class OutboxRelay {
   int64_t failed_rounds() const { return failed_rounds_.load(std::memory_order_relaxed); }
 
  private:
-  // A claimed batch handed to the bus; its reports may be outstanding.
+  // A batch taken from the outbox and handed to the bus; its reports may be
+  // outstanding.
   struct Round {
-    std::vector<int64_t> seqs;  // the claimed rows, in claim order
+    std::vector<int64_t> seqs;  // the batch's rows, in seq order
+    std::unique_ptr<OutboxBatch> batch;
     std::unique_ptr<PendingPublish> publish;
   };
 
-  // Claims a batch and hands it to the bus; no seqs when nothing is
-  // claimable.
-  absl::StatusOr<Round> StartRound();
-  // Waits for the reports of `rounds` and marks their acknowledged rows sent
-  // in one statement. The number marked, or the first failed report's status
-  // (or the mark's) after marking what was acknowledged.
+  // Takes a batch (rows after `after_seq`, as a hint) and hands it to the
+  // bus; no seqs when nothing is claimable.
+  absl::StatusOr<Round> StartRound(int64_t after_seq);
+  // Waits for the reports of `rounds` and finishes each batch with its
+  // acknowledged rows. The number marked sent, or the first failed report's
+  // status (or a Finish's) after finishing every round.
   absl::StatusOr<int64_t> Settle(std::vector<Round> rounds);
   // Pipelined rounds until a claim comes back short of batch_size, a round
   // fails or `stop()`; every round started is settled before it returns. The

@@ -13,6 +13,7 @@
 #include "alerthub/common/uuid.h"
 #include "alerthub/model/event.h"
 #include "alerthub/pipeline/pipeline.h"
+#include "alerthub/ports/store_wrapper.h"
 #include "alerthub/testing/simulated_clock.h"
 #include "alerthub/testing/status_matchers.h"
 #include "gtest/gtest.h"
@@ -227,6 +228,40 @@ TEST_F(OutboxRelayTest, PipelinedRoundsPublishInClaimOrderAndMarkAfterTheirRepor
   ASSERT_OK_AND_ASSIGN(int64_t pending, store_->CountOutboxPending());
   EXPECT_EQ(pending, 0);
   EXPECT_EQ(relay.published(), 25);
+}
+
+// Records the after_seq of every TakeOutbox and the last seq it returned.
+class TakeRecordingStore final : public StoreWrapper {
+ public:
+  using StoreWrapper::StoreWrapper;
+  absl::StatusOr<std::unique_ptr<OutboxBatch>> TakeOutbox(int max, absl::Duration lease,
+                                                         int64_t after_seq) override {
+    absl::StatusOr<std::unique_ptr<OutboxBatch>> batch =
+        StoreWrapper::TakeOutbox(max, lease, after_seq);
+    if (batch.ok() && !(*batch)->records().empty()) {
+      takes.push_back({after_seq, (*batch)->records().back().seq});
+    }
+    return batch;
+  }
+  struct Take {
+    int64_t after_seq;
+    int64_t last_seq;
+  };
+  std::vector<Take> takes;
+};
+
+TEST_F(OutboxRelayTest, RoundsTakeAfterTheLastRowAndRescanFromTheStartNowAndThen) {
+  SubmitN(14);
+  TakeRecordingStore store(store_.get());
+  OutboxRelay relay(&store, log_.get(),
+                    {.batch_size = 2, .max_rounds_in_flight = 2, .rounds_per_rescan = 3});
+  ASSERT_OK_AND_ASSIGN(int64_t n, relay.Drain());
+  EXPECT_EQ(n, 14);
+  ASSERT_EQ(store.takes.size(), 7u);
+  for (size_t i = 0; i < store.takes.size(); ++i) {
+    const int64_t expected = i % 3 == 0 ? 0 : store.takes[i - 1].last_seq;
+    EXPECT_EQ(store.takes[i].after_seq, expected) << "take " << i;
+  }
 }
 
 TEST_F(OutboxRelayTest, OneRoundInFlightWaitsForEachRoundsReports) {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -82,6 +83,36 @@ struct OutboxRecord {
   std::string topic;
   std::string key;   // notification id
   std::string payload;
+};
+
+// A batch of outbox messages taken for publication by Store::TakeOutbox.
+// While it is held (until it is finished or destroyed, and at most for the
+// take's lease) no other take or claim gets its messages. Not thread-safe;
+// one owner.
+class OutboxBatch {
+ public:
+  explicit OutboxBatch(std::vector<OutboxRecord> records) : records_(std::move(records)) {}
+  OutboxBatch(const OutboxBatch&) = delete;
+  OutboxBatch& operator=(const OutboxBatch&) = delete;
+  // Destroying a batch that was not finished releases its messages (or
+  // leaves them to their lease; see TakeOutbox).
+  virtual ~OutboxBatch() = default;
+
+  // The messages, lowest seq first. The caller may move their strings out.
+  std::vector<OutboxRecord>& records() { return records_; }
+
+  // Marks the messages whose seqs are in `sent` sent, for good, and gives the
+  // others back to later takes and claims. Seqs not in the batch are
+  // ignored. Call at most once. On error nothing is known to be marked: the
+  // messages are published again later (at-least-once).
+  virtual absl::Status Finish(absl::Span<const int64_t> sent) = 0;
+
+ protected:
+  // The seqs of `sent` that belong to this batch, in the order given.
+  std::vector<int64_t> SeqsOfThisBatch(absl::Span<const int64_t> sent) const;
+
+ private:
+  std::vector<OutboxRecord> records_;
 };
 
 struct StoreLimits {
@@ -447,6 +478,21 @@ class Store {
   // Marks messages sent; they are never claimed again. Unknown seqs are
   // ignored.
   virtual absl::Status MarkOutboxSent(absl::Span<const int64_t> seqs) = 0;
+
+  // Takes up to `max` unsent messages, lowest seq first, as one batch; empty
+  // when none is claimable. `after_seq` is where to start looking: messages
+  // at or below it may be left out (a store that scans in seq order skips
+  // what a taker knows it has just taken; the caller passes 0 now and then,
+  // so that a message committed out of seq order waits not long). Same
+  // visibility as ClaimOutbox otherwise, and each adapter
+  // holds the batch its cheapest way: the default claims with `lease` and
+  // finishes with MarkOutboxSent, so unsent messages come back when the lease
+  // passes; PostgreSQL holds row locks in a transaction of its own instead,
+  // so they come back as soon as the batch is finished, destroyed or its
+  // connection lost (and `lease` only bounds how long the transaction may
+  // stay open). REQUIRES: max > 0, lease > 0.
+  virtual absl::StatusOr<std::unique_ptr<OutboxBatch>> TakeOutbox(int max, absl::Duration lease,
+                                                                  int64_t after_seq);
 
   // Messages not yet marked sent.
   virtual absl::StatusOr<int64_t> CountOutboxPending() = 0;

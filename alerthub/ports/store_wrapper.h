@@ -57,6 +57,10 @@ class StoreWrapper : public Store {
   absl::Status MarkOutboxSent(absl::Span<const int64_t> seqs) override {
     return target_->MarkOutboxSent(seqs);
   }
+  absl::StatusOr<std::unique_ptr<OutboxBatch>> TakeOutbox(int max, absl::Duration lease,
+                                                         int64_t after_seq) override {
+    return target_->TakeOutbox(max, lease, after_seq);
+  }
   absl::StatusOr<int64_t> CountOutboxPending() override {
     return target_->CountOutboxPending();
   }

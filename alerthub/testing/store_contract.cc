@@ -717,6 +717,74 @@ TEST_P(StoreContractTest, MarkOutboxSentRemovesMessagesForGood) {
   EXPECT_THAT(again, IsEmpty());
 }
 
+TEST_P(StoreContractTest, TakeOutboxHidesABatchUntilItIsFinished) {
+  Tenant t = AddTenant("acme");
+  std::vector<SubmissionWrite> writes = {NewSubmission(t.id), NewSubmission(t.id),
+                                         NewSubmission(t.id)};
+  std::vector<std::string> ids = CommitAll(writes);
+
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutboxBatch> first,
+                       store_->TakeOutbox(2, absl::Seconds(30), 0));
+  EXPECT_THAT(KeysOf(first->records()), ElementsAre(ids[0], ids[1]));
+  EXPECT_EQ(first->records()[1].topic, kTopicCreated);
+  EXPECT_EQ(first->records()[1].payload, writes[1].outbox_payload);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutboxBatch> second,
+                       store_->TakeOutbox(10, absl::Seconds(30), 0));
+  EXPECT_THAT(KeysOf(second->records()), ElementsAre(ids[2]));
+  // Neither takes nor claims see a taken message.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutboxBatch> none,
+                       store_->TakeOutbox(10, absl::Seconds(30), 0));
+  EXPECT_THAT(none->records(), IsEmpty());
+  ASSERT_OK(none->Finish({}));
+  ASSERT_OK_AND_ASSIGN(std::vector<OutboxRecord> claimed,
+                       store_->ClaimOutbox(10, absl::Seconds(30)));
+  EXPECT_THAT(claimed, IsEmpty());
+
+  // Finishing marks only the batch's own sent seqs: not the other batch's,
+  // not unknown ones.
+  const std::vector<int64_t> first_seqs = SeqsOf(first->records());
+  ASSERT_OK(first->Finish({first_seqs[0], second->records()[0].seq, 987654321}));
+  ASSERT_OK_AND_ASSIGN(int64_t pending, store_->CountOutboxPending());
+  EXPECT_EQ(pending, 2);
+  ASSERT_OK(second->Finish(SeqsOf(second->records())));
+  ASSERT_OK_AND_ASSIGN(pending, store_->CountOutboxPending());
+  EXPECT_EQ(pending, 1);
+
+  // The unsent message comes back no later than when the lease passes.
+  clock_.Advance(absl::Seconds(30));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutboxBatch> again,
+                       store_->TakeOutbox(10, absl::Seconds(30), 0));
+  EXPECT_THAT(KeysOf(again->records()), ElementsAre(ids[1]));
+  EXPECT_EQ(again->records()[0].seq, first_seqs[1]);
+  ASSERT_OK(again->Finish(SeqsOf(again->records())));
+  ASSERT_OK_AND_ASSIGN(pending, store_->CountOutboxPending());
+  EXPECT_EQ(pending, 0);
+}
+
+TEST_P(StoreContractTest, TakeOutboxGetsADroppedBatchBackAfterTheLease) {
+  Tenant t = AddTenant("acme");
+  std::vector<std::string> ids = CommitAll({NewSubmission(t.id), NewSubmission(t.id)});
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutboxBatch> dropped,
+                         store_->TakeOutbox(10, absl::Seconds(30), 0));
+    ASSERT_THAT(dropped->records(), SizeIs(2));
+  }  // destroyed unfinished, as by a relay that fails mid-round
+  clock_.Advance(absl::Seconds(30));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutboxBatch> again,
+                       store_->TakeOutbox(10, absl::Seconds(30), 0));
+  EXPECT_THAT(KeysOf(again->records()), ElementsAre(ids[0], ids[1]));
+  // Finishing with nothing sent leaves both pending.
+  ASSERT_OK(again->Finish({}));
+  ASSERT_OK_AND_ASSIGN(int64_t pending, store_->CountOutboxPending());
+  EXPECT_EQ(pending, 2);
+}
+
+TEST_P(StoreContractTest, TakeOutboxRefusesBadArguments) {
+  EXPECT_THAT(store_->TakeOutbox(0, absl::Seconds(30), 0), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(store_->TakeOutbox(1, absl::ZeroDuration(), 0),
+              StatusIs(StatusCode::kInvalidArgument));
+}
+
 TEST_P(StoreContractTest, CountOutboxPendingCountsUnsentMessages) {
   ASSERT_OK_AND_ASSIGN(int64_t pending, store_->CountOutboxPending());
   EXPECT_EQ(pending, 0);

@@ -25,14 +25,20 @@
 //
 // Semantics: see alerthub/ports/store.h; every call that returns OK has
 // committed durably: sessions whose synchronous_commit is off (a server or
-// role default) turn it back on — except ClaimOutbox and MarkOutboxSent,
-// which commit asynchronously: when a server crash loses one, its messages
+// role default) turn it back on — except the outbox relay's calls
+// (TakeOutbox and its batches, ClaimOutbox, MarkOutboxSent), which commit
+// asynchronously: when a server crash loses one, its messages
 // are only published again (at-least-once), and the next durable commit of
 // any call flushes it. CommitSubmissions writes a whole
 // call with one multi-row INSERT per table in one transaction; dedup is the
 // unique index on (tenant_id, dedup_key) with ON CONFLICT DO NOTHING, so
 // concurrent submissions of one key from several routers store one
-// notification. ClaimOutbox uses FOR UPDATE SKIP LOCKED with a lease column;
+// notification. TakeOutbox locks its batch's rows with FOR UPDATE SKIP LOCKED
+// in a transaction held on a pool of four connections of its own until the
+// batch is finished (the relay's rounds in flight; a stalled batch's
+// session ends after its lease through idle_in_transaction_session_timeout);
+// ClaimOutbox leases rows through a column instead, and each skips the
+// other's rows;
 // ClaimDeliveries and RecordAttempts lock the rows they change (several
 // worker processes are safe). The notification's aggregate status is
 // recomputed under a lock on its row, which every transaction changing its

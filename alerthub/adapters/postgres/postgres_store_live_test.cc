@@ -25,6 +25,7 @@
 #include "alerthub/adapters/postgres/internal/schema.h"
 #include "alerthub/adapters/postgres/postgres_store.h"
 #include "alerthub/adapters/registry.h"
+#include "alerthub/common/status.h"
 #include "alerthub/common/uuid.h"
 #include "alerthub/model/event.h"
 #include "alerthub/testing/simulated_clock.h"
@@ -287,6 +288,91 @@ TEST(PostgresStoreLiveTest, KilledBackendsAreReplacedWithoutCallersNoticing) {
     for (const OutboxRecord& r : claimed) seqs.push_back(r.seq);
     EXPECT_OK(store->MarkOutboxSent(seqs));
   }
+}
+
+// A fresh store whose outbox holds `n` messages (one tenant's submissions).
+absl::StatusOr<std::unique_ptr<PostgresStore>> OpenWithOutbox(SimulatedClock* clock, int n) {
+  absl::StatusOr<std::unique_ptr<PostgresStore>> store = OpenFresh(clock);
+  if (!store.ok()) return store.status();
+  Tenant t = NewTenant("acme", clock->Now());
+  ALERTHUB_RETURN_IF_ERROR((*store)->CreateTenant(t));
+  for (int i = 0; i < n; ++i) {
+    ALERTHUB_RETURN_IF_ERROR(
+        (*store)->CommitSubmissions({NewSubmission(t, clock->Now())}).status());
+  }
+  return store;
+}
+
+// TakeOutbox holds its batch by row locks in a transaction: whatever is not
+// marked sent is free for the next taker the moment the batch ends, with no
+// lease to wait for.
+TEST(PostgresStoreLiveTest, AnOutboxBatchReleasesItsUnsentMessagesWhenItEnds) {
+  SimulatedClock clock;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PostgresStore> store, OpenWithOutbox(&clock, 3));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutboxBatch> first,
+                       store->TakeOutbox(10, absl::Seconds(30), 0));
+  ASSERT_EQ(first->records().size(), 3u);
+  const int64_t seq0 = first->records()[0].seq;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutboxBatch> busy,
+                       store->TakeOutbox(10, absl::Seconds(30), 0));
+  EXPECT_TRUE(busy->records().empty());
+
+  ASSERT_OK(first->Finish({seq0}));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutboxBatch> second,
+                       store->TakeOutbox(10, absl::Seconds(30), 0));
+  ASSERT_EQ(second->records().size(), 2u);
+  EXPECT_GT(second->records()[0].seq, seq0);
+  second.reset();  // dropped unfinished
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutboxBatch> third,
+                       store->TakeOutbox(10, absl::Seconds(30), 0));
+  EXPECT_EQ(third->records().size(), 2u);
+  ASSERT_OK(third->Finish({third->records()[0].seq, third->records()[1].seq}));
+  ASSERT_OK_AND_ASSIGN(int64_t pending, store->CountOutboxPending());
+  EXPECT_EQ(pending, 0);
+}
+
+// after_seq starts the scan past rows a taker has just taken.
+TEST(PostgresStoreLiveTest, TakeOutboxStartsAfterTheGivenSeq) {
+  SimulatedClock clock;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PostgresStore> store, OpenWithOutbox(&clock, 3));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutboxBatch> all,
+                       store->TakeOutbox(10, absl::Seconds(30), 0));
+  ASSERT_EQ(all->records().size(), 3u);
+  const int64_t seq0 = all->records()[0].seq;
+  const int64_t seq1 = all->records()[1].seq;
+  all.reset();
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutboxBatch> tail,
+                       store->TakeOutbox(10, absl::Seconds(30), seq0));
+  ASSERT_EQ(tail->records().size(), 2u);
+  EXPECT_EQ(tail->records()[0].seq, seq1);
+  // The rows left out are not taken: the next look from the start finds them.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutboxBatch> head,
+                       store->TakeOutbox(10, absl::Seconds(30), 0));
+  ASSERT_EQ(head->records().size(), 1u);
+  EXPECT_EQ(head->records()[0].seq, seq0);
+}
+
+// A taker that stalls longer than its lease loses the batch: the server ends
+// its session, another taker gets the messages, and the late Finish fails
+// without marking anything.
+TEST(PostgresStoreLiveTest, AStalledOutboxBatchIsReleasedAfterItsLease) {
+  SimulatedClock clock;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PostgresStore> store, OpenWithOutbox(&clock, 1));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutboxBatch> stalled,
+                       store->TakeOutbox(10, absl::Milliseconds(200), 0));
+  ASSERT_EQ(stalled->records().size(), 1u);
+  absl::SleepFor(absl::Seconds(1));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<OutboxBatch> next,
+                       store->TakeOutbox(10, absl::Seconds(30), 0));
+  ASSERT_EQ(next->records().size(), 1u);
+  EXPECT_EQ(next->records()[0].seq, stalled->records()[0].seq);
+  EXPECT_THAT(stalled->Finish({stalled->records()[0].seq}),
+              StatusIs(StatusCode::kUnavailable));
+  ASSERT_OK_AND_ASSIGN(int64_t pending, store->CountOutboxPending());
+  EXPECT_EQ(pending, 1);
+  ASSERT_OK(next->Finish({next->records()[0].seq}));
+  ASSERT_OK_AND_ASSIGN(pending, store->CountOutboxPending());
+  EXPECT_EQ(pending, 0);
 }
 
 // The server "going down" (every connection cut, new ones refused, through

@@ -129,4 +129,37 @@ absl::Status Database::Write(Fn fn) {
   }
 }
 
+absl::StatusOr<std::unique_ptr<Transaction>> Database::Begin() {
+  for (int attempt = 0;; ++attempt) {
+    bool fresh = false;
+    ALERTHUB_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, Acquire(&fresh));
+    absl::Status s = conn->Exec("BEGIN");
+    if (s.ok()) return std::make_unique<Transaction>(shared_from_this(), std::move(conn));
+    // Nothing was done: a stale connection is retried on a fresh one.
+    const bool stale = conn->broken() && !fresh;
+    Release(std::move(conn));
+    if (!stale || attempt > options_.pool_size) return s;
+  }
+}
+
+Transaction::Transaction(std::shared_ptr<Database> db, std::unique_ptr<Connection> conn)
+    : db_(std::move(db)), conn_(std::move(conn)) {}
+
+Transaction::~Transaction() {
+  if (conn_ == nullptr) return;
+  if (conn_->in_transaction() && !conn_->broken()) conn_->Exec("ROLLBACK").IgnoreError();
+  db_->Release(std::move(conn_));
+}
+
+absl::Status Transaction::Commit() {
+  if (conn_ == nullptr) return absl::FailedPreconditionError("the transaction is over");
+  absl::Status s = conn_->Exec("COMMIT");
+  if (!s.ok() && conn_->in_transaction() && !conn_->broken()) {
+    conn_->Exec("ROLLBACK").IgnoreError();
+  }
+  db_->Release(std::move(conn_));
+  conn_ = nullptr;
+  return s;
+}
+
 }  // namespace alerthub::postgres_internal

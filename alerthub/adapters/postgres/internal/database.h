@@ -44,7 +44,29 @@ struct DatabaseOptions {
   Clock* clock = nullptr;  // not null
 };
 
-class Database {
+class Database;
+
+// A transaction its owner keeps open across calls (Database::Begin), on a
+// connection taken from the pool until the transaction ends. Not
+// thread-safe.
+class Transaction {
+ public:
+  Transaction(std::shared_ptr<Database> db, std::unique_ptr<Connection> conn);
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  // Rolls back unless committed, and returns the connection to the pool.
+  ~Transaction();
+
+  Connection& connection() { return *conn_; }
+  // COMMIT. After it (whatever its result) the transaction is over.
+  absl::Status Commit();
+
+ private:
+  std::shared_ptr<Database> db_;
+  std::unique_ptr<Connection> conn_;  // null once ended
+};
+
+class Database : public std::enable_shared_from_this<Database> {
  public:
   // Opens one connection (kUnavailable when the server cannot be reached)
   // and applies pending schema migrations (schema.h).
@@ -60,11 +82,19 @@ class Database {
   // Runs `fn` inside BEGIN ... COMMIT; rolls back when it fails.
   absl::Status Write(Fn fn);
 
+  // BEGIN on a connection of its own; the caller runs statements in it and
+  // commits. A stale pooled connection is replaced as for Write. Holds one
+  // of the pool's connections until the transaction ends. REQUIRES: the
+  // database is owned by a shared_ptr.
+  absl::StatusOr<std::unique_ptr<Transaction>> Begin();
+
   Clock& clock() const { return *options_.clock; }
   int schema_version() const { return schema_version_; }
   int pool_size() const { return options_.pool_size; }
 
  private:
+  friend class Transaction;
+
   // A connection for one caller; kUnavailable after acquire_timeout or when
   // a new one cannot be opened. `fresh` is set when it was opened for this
   // call (its failures are not stale-connection failures).
