@@ -97,20 +97,24 @@ absl::Status Database::Read(Fn fn) {
   }
 }
 
-absl::Status Database::Write(Fn fn) {
-  int aborted = 0;
+absl::StatusOr<std::unique_ptr<Connection>> Database::AcquireInTransaction() {
   for (int attempt = 0;; ++attempt) {
     bool fresh = false;
     ALERTHUB_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, Acquire(&fresh));
     absl::Status s = conn->Exec("BEGIN");
-    if (!s.ok()) {
-      // Nothing was done: a stale connection is retried on a fresh one.
-      const bool stale = conn->broken() && !fresh;
-      Release(std::move(conn));
-      if (stale && attempt <= options_.pool_size) continue;
-      return s;
-    }
-    s = fn(*conn);
+    if (s.ok()) return conn;
+    // Nothing was done: a stale connection is retried on a fresh one.
+    const bool stale = conn->broken() && !fresh;
+    Release(std::move(conn));
+    if (!stale || attempt > options_.pool_size) return s;
+  }
+}
+
+absl::Status Database::Write(Fn fn) {
+  int aborted = 0;
+  while (true) {
+    ALERTHUB_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, AcquireInTransaction());
+    absl::Status s = fn(*conn);
     // The change's audit record commits with it (ports/audit.h); a rerun
     // after kAborted inserts it again, as it is not marked written yet.
     AuditScope* audit = AuditScope::Current();
@@ -130,16 +134,8 @@ absl::Status Database::Write(Fn fn) {
 }
 
 absl::StatusOr<std::unique_ptr<Transaction>> Database::Begin() {
-  for (int attempt = 0;; ++attempt) {
-    bool fresh = false;
-    ALERTHUB_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, Acquire(&fresh));
-    absl::Status s = conn->Exec("BEGIN");
-    if (s.ok()) return std::make_unique<Transaction>(shared_from_this(), std::move(conn));
-    // Nothing was done: a stale connection is retried on a fresh one.
-    const bool stale = conn->broken() && !fresh;
-    Release(std::move(conn));
-    if (!stale || attempt > options_.pool_size) return s;
-  }
+  ALERTHUB_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, AcquireInTransaction());
+  return std::make_unique<Transaction>(shared_from_this(), std::move(conn));
 }
 
 Transaction::Transaction(std::shared_ptr<Database> db, std::unique_ptr<Connection> conn)

@@ -100,6 +100,9 @@ class Database : public std::enable_shared_from_this<Database> {
   // call (its failures are not stale-connection failures).
   absl::StatusOr<std::unique_ptr<Connection>> Acquire(bool* fresh);
   void Release(std::unique_ptr<Connection> conn);
+  // A connection inside BEGIN. A stale pooled connection whose BEGIN fails
+  // is replaced by a fresh one (nothing was done on it yet).
+  absl::StatusOr<std::unique_ptr<Connection>> AcquireInTransaction();
 
   const DatabaseOptions options_;
   int schema_version_ = 0;
