@@ -17,6 +17,7 @@ PACKAGES=(
   # Tests: real clients and real servers.
   curl sqlite3 python3-pytest python3-requests python3-websockets python3-grpcio
   python3-confluent-kafka python3-pika python3-psycopg2 python3-redis python3-aiosmtpd
+  grpc-proto
   postgresql redis-server rabbitmq-server kcat prometheus
   # Independent implementations tests check AlertHub against (tools/node).
   nodejs

@@ -1,6 +1,9 @@
 #include "alerthub/dedup/dedup.h"
 
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "alerthub/common/crypto.h"
@@ -62,11 +65,21 @@ absl::StatusOr<std::optional<std::string>> ContentDeduplicator::Find(
   return original.status();
 }
 
-void ContentDeduplicator::Remember(absl::string_view tenant_id,
-                                   absl::string_view hash, absl::string_view id,
-                                   absl::Duration window) {
-  if (window <= absl::ZeroDuration()) return;
-  (void)kv_->Set(KvKey(tenant_id, hash), id, window);
+std::optional<KvWrite> ContentDeduplicator::RememberWrite(absl::string_view tenant_id,
+                                                         absl::string_view hash,
+                                                         absl::string_view id,
+                                                         absl::Duration window) {
+  if (window <= absl::ZeroDuration()) return std::nullopt;
+  return KvWrite::Set(KvKey(tenant_id, hash), std::string(id), window);
+}
+
+void ContentDeduplicator::Remember(absl::string_view tenant_id, absl::string_view hash,
+                                   absl::string_view id, absl::Duration window) {
+  std::optional<KvWrite> w = RememberWrite(tenant_id, hash, id, window);
+  if (!w.has_value()) return;
+  std::vector<KvWrite> writes;
+  writes.push_back(*std::move(w));
+  kv_->WriteBehind(std::move(writes));
 }
 
 }  // namespace alerthub

@@ -55,10 +55,16 @@ class ContentDeduplicator {
   absl::StatusOr<std::optional<std::string>> Find(absl::string_view tenant_id,
                                                   absl::string_view hash);
 
-  // Records that `id` carries `hash` for `window`. Best effort: failures are
-  // ignored (the cost is a missed duplicate, never a lost notification).
+  // Records that `id` carries `hash` for `window` (Kv::WriteBehind). Best
+  // effort: failures are ignored (the cost is a missed duplicate, never a
+  // lost notification). A Find() starting after this returns sees it.
   void Remember(absl::string_view tenant_id, absl::string_view hash,
                 absl::string_view id, absl::Duration window);
+  // Remember()'s write, for callers that hand several writes to
+  // Kv::WriteBehind at once; nullopt when `window` is not positive.
+  static std::optional<KvWrite> RememberWrite(absl::string_view tenant_id,
+                                              absl::string_view hash, absl::string_view id,
+                                              absl::Duration window);
 
  private:
   Kv* const kv_;

@@ -1,7 +1,9 @@
 #include "alerthub/pipeline/pipeline.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
@@ -325,6 +327,10 @@ absl::StatusOr<std::vector<absl::StatusOr<SubmitResult>>> Pipeline::Finish(
   if (!committed.ok()) return committed.status();
   const std::vector<SubmissionOutcome>& outcomes = *committed;
   bool any_new = false;
+  // Remembered hashes and realtime updates, handed to the Kv in one call
+  // that does not wait for it (before the claims are released, so a
+  // resubmission of this content finds the hash).
+  std::vector<KvWrite> kv_writes;
   for (size_t j = 0; j < outcomes.size(); ++j) {
     const size_t i = call.item_of_write[j];
     SubmitResult r;
@@ -335,12 +341,15 @@ absl::StatusOr<std::vector<absl::StatusOr<SubmitResult>>> Pipeline::Finish(
       any_new = true;
       accepted_.fetch_add(1, std::memory_order_relaxed);
       if (!call.prepared[i].content_hash.empty()) {
-        dedup_.Remember(call.tenant.id, call.prepared[i].content_hash, r.id, call.window);
+        std::optional<KvWrite> remember = ContentDeduplicator::RememberWrite(
+            call.tenant.id, call.prepared[i].content_hash, r.id, call.window);
+        if (remember.has_value()) kv_writes.push_back(*std::move(remember));
       }
-      PublishStatusUpdate(kv_, call.tenant.id, call.updates[j]);
+      kv_writes.push_back(StatusUpdateWrite(call.tenant.id, call.updates[j]));
     }
     call.results[i] = std::move(r);
   }
+  if (!kv_writes.empty()) kv_->WriteBehind(std::move(kv_writes));
   if (any_new && commit_listener_) commit_listener_();
 
   const size_t n_items = call.items.size();

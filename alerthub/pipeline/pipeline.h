@@ -86,10 +86,13 @@ class Pipeline {
   // outcome is known without a commit (invalid, rate limited, a duplicate),
   // else on the thread that committed it (GroupCommitter::CommitAsync).
   // Blocks only on the Kv and store calls of the checks before the commit
-  // (the tenant, the rate limit, the dedup lookup; a duplicate's status read):
-  // meant for callers whose Kv and store answer from this process. A
-  // submission whose content is being committed by another call right now
-  // resumes, on that commit's thread, once the first is remembered.
+  // (the tenant, the rate limit, the dedup lookup; a duplicate's status
+  // read), so a thread serving many connections may call it when its Kv and
+  // store answer from this process. A submission whose content is being
+  // committed by another call right now resumes, on that commit's thread,
+  // once the first is remembered. On the committing thread, `done` follows
+  // Kv::WriteBehind (not waiting for the Kv) and, only for a submission the
+  // commit found to be a duplicate, the original's status read.
   using SubmitCallback = absl::AnyInvocable<void(absl::StatusOr<SubmitResult>) &&>;
   void SubmitAsync(const SubmitContext& ctx, Notification n, SubmitCallback done);
 

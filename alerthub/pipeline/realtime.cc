@@ -1,5 +1,8 @@
 #include "alerthub/pipeline/realtime.h"
 
+#include <utility>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "alerthub/common/time.h"
 #include "nlohmann/json.hpp"
@@ -48,8 +51,14 @@ absl::StatusOr<StatusUpdate> StatusUpdateFromJson(absl::string_view json) {
   return u;
 }
 
+KvWrite StatusUpdateWrite(absl::string_view tenant_id, const StatusUpdate& u) {
+  return KvWrite::Publish(UpdatesChannel(tenant_id), StatusUpdateToJson(u));
+}
+
 void PublishStatusUpdate(Kv* kv, absl::string_view tenant_id, const StatusUpdate& u) {
-  (void)kv->Publish(UpdatesChannel(tenant_id), StatusUpdateToJson(u));
+  std::vector<KvWrite> writes;
+  writes.push_back(StatusUpdateWrite(tenant_id, u));
+  kv->WriteBehind(std::move(writes));
 }
 
 }  // namespace alerthub

@@ -35,7 +35,11 @@ std::string StatusUpdateToJson(const StatusUpdate& u);
 // kInvalidArgument when `json` is not a status update.
 absl::StatusOr<StatusUpdate> StatusUpdateFromJson(absl::string_view json);
 
-// Publishes `u` on the tenant's channel; errors are ignored (best effort).
+// The publish of `u` on the tenant's channel, for Kv::WriteBehind.
+KvWrite StatusUpdateWrite(absl::string_view tenant_id, const StatusUpdate& u);
+
+// Publishes `u` on the tenant's channel without waiting for the Kv
+// (Kv::WriteBehind); errors are ignored (best effort).
 void PublishStatusUpdate(Kv* kv, absl::string_view tenant_id, const StatusUpdate& u);
 
 }  // namespace alerthub

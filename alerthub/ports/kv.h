@@ -16,6 +16,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -37,6 +39,25 @@ struct TokenBucketDecision {
   double remaining = 0;          // tokens left after this call
   absl::Duration retry_after;    // zero when allowed; else until `cost` tokens exist
   absl::Duration reset_after;    // until the bucket is full again
+};
+
+// One write of Kv::WriteBehind: a Set (key, value, ttl) or a Publish
+// (channel, message).
+struct KvWrite {
+  enum class Kind { kSet, kPublish };
+
+  static KvWrite Set(std::string key, std::string value, absl::Duration ttl) {
+    return KvWrite{Kind::kSet, std::move(key), std::move(value), ttl};
+  }
+  static KvWrite Publish(std::string channel, std::string message) {
+    return KvWrite{Kind::kPublish, std::move(channel), std::move(message),
+                   absl::ZeroDuration()};
+  }
+
+  Kind kind = Kind::kSet;
+  std::string key;    // the channel of a publish
+  std::string value;  // the message of a publish
+  absl::Duration ttl;  // sets only; > 0
 };
 
 class Kv {
@@ -82,6 +103,16 @@ class Kv {
 
   // OK when the adapter can serve requests now; kUnavailable otherwise.
   virtual absl::Status Ping() = 0;
+
+  // Best-effort writes whose outcome the caller does not need (remembering
+  // a dedup hash, a realtime update): applies `writes` in order and may
+  // return before they are applied; a write that fails (server unreachable,
+  // a set without a positive ttl) is dropped. Ordering holds as if each were
+  // made by a blocking call here: a Get of the same key by any thread of
+  // this process that starts after WriteBehind returned sees the value (or
+  // a later one), and publishes to one channel reach subscribers in the
+  // order of the calls. The default runs Set and Publish in turn.
+  virtual void WriteBehind(std::vector<KvWrite> writes);
 };
 
 }  // namespace alerthub

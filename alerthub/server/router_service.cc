@@ -325,16 +325,13 @@ void RouterService::Submit(Request req, ResponseWriter writer) {
   ctx.idempotency_key = std::move(*idem);
   ctx.traceparent = req.traceparent;
   ctx.validated = true;
-  if (options_.inline_submit) {
-    // On an I/O thread: the commit answers the request when it lands.
-    engine_->pipeline().SubmitAsync(
-        ctx, *std::move(n),
-        [this, writer = std::move(writer)](absl::StatusOr<SubmitResult> r) mutable {
-          AnswerSubmit(std::move(r), std::move(writer));
-        });
-    return;
-  }
-  AnswerSubmit(engine_->pipeline().Submit(ctx, *std::move(n)), std::move(writer));
+  // The commit answers the request when it lands: no thread waits for it,
+  // whether this runs on an I/O thread (inline_submit) or the handler pool.
+  engine_->pipeline().SubmitAsync(
+      ctx, *std::move(n),
+      [this, writer = std::move(writer)](absl::StatusOr<SubmitResult> r) mutable {
+        AnswerSubmit(std::move(r), std::move(writer));
+      });
 }
 
 void RouterService::AnswerSubmit(absl::StatusOr<SubmitResult> r, ResponseWriter writer) {

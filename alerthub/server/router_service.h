@@ -30,12 +30,14 @@ struct RouterServiceOptions {
   // The version reported by alerthub_build_info.
   std::string version = "0.1.0";
   std::string commit = "unknown";
-  // Serve POST /api/v1/notifications on the HTTP I/O threads: the checks
-  // run there and the group commit answers the request when it lands
-  // (Pipeline::SubmitAsync), so no thread waits on a commit. Only for an
-  // engine whose Kv and store answer from this process (memory://,
-  // sqlite://): a network round trip there would stall every connection of
-  // the I/O thread. RouterApp sets it from the engine's URLs.
+  // Serve POST /api/v1/notifications on the HTTP I/O threads instead of the
+  // handler pool. Either way the group commit answers the request when it
+  // lands (Pipeline::SubmitAsync), so no thread waits on a commit; inline,
+  // the checks before it (tenant, rate limit, dedup lookup) run on the I/O
+  // thread too. Only for an engine whose Kv and store answer from this
+  // process (memory://, sqlite://): a network round trip there would stall
+  // every connection of the I/O thread. RouterApp sets it from the engine's
+  // URLs.
   bool inline_submit = false;
 };
 

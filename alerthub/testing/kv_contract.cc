@@ -1,6 +1,7 @@
 #include "alerthub/testing/kv_contract.h"
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -218,5 +219,71 @@ TEST_P(KvContractTest, PublishWithoutSubscribersIsOk) {
 }
 
 TEST_P(KvContractTest, PingAnswers) { EXPECT_OK(kv_->Ping()); }
+
+// WriteBehind may return before its writes are applied, but a Get started
+// after it returned sees them: from the calling thread and from another.
+TEST_P(KvContractTest, WriteBehindSetIsSeenByLaterGets) {
+  constexpr int kKeys = 200;
+  std::vector<std::string> keys;
+  std::vector<KvWrite> writes;
+  for (int i = 0; i < kKeys; ++i) {
+    keys.push_back(Key(absl::StrCat("behind", i)));
+    writes.push_back(KvWrite::Set(keys.back(), absl::StrCat("v", i), absl::Seconds(30)));
+  }
+  kv_->WriteBehind(std::move(writes));
+  std::thread other([&] {
+    for (int i = kKeys - 1; i >= kKeys / 2; --i) {
+      absl::StatusOr<std::optional<std::string>> v = kv_->Get(keys[i]);
+      ASSERT_TRUE(v.ok()) << v.status();
+      EXPECT_EQ(*v, absl::StrCat("v", i)) << keys[i];
+    }
+  });
+  for (int i = 0; i < kKeys / 2; ++i) {
+    ASSERT_OK_AND_ASSIGN(std::optional<std::string> v, kv_->Get(keys[i]));
+    EXPECT_EQ(v, absl::StrCat("v", i)) << keys[i];
+  }
+  other.join();
+
+  // A later write of the same key wins over an earlier one, behind or not.
+  std::vector<KvWrite> again;
+  again.push_back(KvWrite::Set(keys[0], "newer", absl::Seconds(30)));
+  kv_->WriteBehind(std::move(again));
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> v, kv_->Get(keys[0]));
+  EXPECT_EQ(v, "newer");
+  ASSERT_OK(kv_->Set(keys[0], "newest", absl::Seconds(30)));
+  ASSERT_OK_AND_ASSIGN(v, kv_->Get(keys[0]));
+  EXPECT_EQ(v, "newest");
+}
+
+TEST_P(KvContractTest, WriteBehindPublishesInOrderAndDropsBadSets) {
+  const std::string channel = Key("behind-chan");
+  absl::Mutex mu;
+  std::vector<std::string> got;
+  ASSERT_OK_AND_ASSIGN(auto sub, kv_->Subscribe(channel, [&](absl::string_view m) {
+    absl::MutexLock lock(&mu);
+    got.emplace_back(m);
+  }));
+  constexpr int kMessages = 100;
+  std::vector<std::string> want;
+  for (int i = 0; i < kMessages; i += 2) {
+    std::vector<KvWrite> writes;
+    // A set without a positive ttl is dropped; the rest still happen.
+    writes.push_back(KvWrite::Set(Key("bad"), "x", absl::ZeroDuration()));
+    writes.push_back(KvWrite::Publish(channel, absl::StrCat("m", i)));
+    writes.push_back(KvWrite::Publish(channel, absl::StrCat("m", i + 1)));
+    kv_->WriteBehind(std::move(writes));
+    want.push_back(absl::StrCat("m", i));
+    want.push_back(absl::StrCat("m", i + 1));
+  }
+  for (int i = 0; i < 500; ++i) {
+    {
+      absl::MutexLock lock(&mu);
+      if (got.size() >= want.size()) break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(got, want);
+}
 
 }  // namespace alerthub

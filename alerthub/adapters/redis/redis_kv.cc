@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -125,15 +126,15 @@ class RedisKv final : public Kv {
     std::vector<std::string> evalsha = {
         "EVALSHA",       script_sha_, "1",        std::string(key), Num(spec.rate_per_second),
         Num(spec.burst), Num(cost),   Num(now_us)};
-    absl::StatusOr<ReplyPtr> reply = RunOne(evalsha);
+    absl::StatusOr<ReplyPtr> reply = RunOn(key, evalsha);
     if (reply.ok() && (*reply)->type == REDIS_REPLY_ERROR &&
         absl::StartsWith(Text(**reply), "NOSCRIPT")) {
       // The server lost its script cache (SCRIPT FLUSH, a restart behind a
       // proxy, a failover): load it again and retry once.
-      absl::StatusOr<ReplyPtr> loaded = RunOne({"SCRIPT", "LOAD", kTokenBucketLua});
+      absl::StatusOr<ReplyPtr> loaded = RunOn(key, {"SCRIPT", "LOAD", kTokenBucketLua});
       if (!loaded.ok()) return loaded.status();
       if ((*loaded)->type == REDIS_REPLY_ERROR) return FromErrorReply(**loaded, "SCRIPT LOAD");
-      reply = RunOne(std::move(evalsha));
+      reply = RunOn(key, std::move(evalsha));
     }
     if (!reply.ok()) return reply.status();
     const redisReply& r = **reply;
@@ -157,7 +158,7 @@ class RedisKv final : public Kv {
   }
 
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) override {
-    absl::StatusOr<ReplyPtr> reply = RunOne({"GET", std::string(key)});
+    absl::StatusOr<ReplyPtr> reply = RunOn(key, {"GET", std::string(key)});
     if (!reply.ok()) return reply.status();
     const redisReply& r = **reply;
     if (r.type == REDIS_REPLY_NIL) return std::optional<std::string>();
@@ -175,7 +176,7 @@ class RedisKv final : public Kv {
       return absl::InvalidArgumentError("Kv::Set ttl must be positive");
     }
     absl::StatusOr<ReplyPtr> reply =
-        RunOne({"SET", std::string(key), std::string(value), "PX", Millis(ttl)});
+        RunOn(key, {"SET", std::string(key), std::string(value), "PX", Millis(ttl)});
     if (!reply.ok()) return reply.status();
     if ((*reply)->type == REDIS_REPLY_ERROR) return FromErrorReply(**reply, "SET");
     return absl::OkStatus();
@@ -190,7 +191,7 @@ class RedisKv final : public Kv {
     // NX with GET (Redis 7.0+): stores when absent and returns nil, else
     // returns the present value and stores nothing — one atomic command.
     absl::StatusOr<ReplyPtr> reply =
-        RunOne({"SET", std::string(key), std::string(value), "NX", "PX", Millis(ttl), "GET"});
+        RunOn(key, {"SET", std::string(key), std::string(value), "NX", "PX", Millis(ttl), "GET"});
     if (!reply.ok()) return reply.status();
     const redisReply& r = **reply;
     if (r.type == REDIS_REPLY_NIL) return std::optional<std::string>();
@@ -207,7 +208,7 @@ class RedisKv final : public Kv {
   }
 
   absl::Status Delete(absl::string_view key) override {
-    absl::StatusOr<ReplyPtr> reply = RunOne({"DEL", std::string(key)});
+    absl::StatusOr<ReplyPtr> reply = RunOn(key, {"DEL", std::string(key)});
     if (!reply.ok()) return reply.status();
     if ((*reply)->type == REDIS_REPLY_ERROR) return FromErrorReply(**reply, "DEL");
     return absl::OkStatus();
@@ -215,7 +216,7 @@ class RedisKv final : public Kv {
 
   absl::Status Publish(absl::string_view channel, absl::string_view message) override {
     absl::StatusOr<ReplyPtr> reply =
-        RunOne({"PUBLISH", std::string(channel), std::string(message)});
+        RunOn(channel, {"PUBLISH", std::string(channel), std::string(message)});
     if (!reply.ok()) return reply.status();
     if ((*reply)->type == REDIS_REPLY_ERROR) return FromErrorReply(**reply, "PUBLISH");
     return absl::OkStatus();
@@ -227,17 +228,47 @@ class RedisKv final : public Kv {
   }
 
   absl::Status Ping() override {
-    absl::StatusOr<ReplyPtr> reply = RunOne({"PING"});
+    absl::StatusOr<ReplyPtr> reply =
+        RunOn(*connections_[next_.fetch_add(1, std::memory_order_relaxed) % connections_.size()],
+              {"PING"});
     if (!reply.ok()) return reply.status();
     if ((*reply)->type == REDIS_REPLY_ERROR) return FromErrorReply(**reply, "PING");
     return absl::OkStatus();
   }
 
+ void WriteBehind(std::vector<KvWrite> writes) override {
+    // Each connection's share goes out in one Send, in call order.
+    std::vector<std::vector<std::vector<std::string>>> per_connection(connections_.size());
+    for (KvWrite& w : writes) {
+      std::vector<std::string> command;
+      switch (w.kind) {
+        case KvWrite::Kind::kSet:
+          if (w.ttl <= absl::ZeroDuration()) continue;  // invalid: dropped
+          command = {"SET", w.key, std::move(w.value), "PX", Millis(w.ttl)};
+          break;
+        case KvWrite::Kind::kPublish:
+          command = {"PUBLISH", w.key, std::move(w.value)};
+          break;
+      }
+      per_connection[ConnectionIndex(w.key)].push_back(std::move(command));
+    }
+    for (size_t i = 0; i < per_connection.size(); ++i) {
+      if (!per_connection[i].empty()) connections_[i]->Send(std::move(per_connection[i]));
+    }
+  }
+
  private:
-  // Runs one command on the next connection (round robin).
-  absl::StatusOr<ReplyPtr> RunOne(std::vector<std::string> command) {
-    PipelinedConnection& c =
-        *connections_[next_.fetch_add(1, std::memory_order_relaxed) % connections_.size()];
+  // Commands on one key (or channel) always take the same connection, so
+  // they reach Redis in the order they were made, WriteBehind's included.
+  size_t ConnectionIndex(absl::string_view key) const {
+    return absl::HashOf(key) % connections_.size();
+  }
+
+  absl::StatusOr<ReplyPtr> RunOn(absl::string_view key, std::vector<std::string> command) {
+    return RunOn(*connections_[ConnectionIndex(key)], std::move(command));
+  }
+
+  static absl::StatusOr<ReplyPtr> RunOn(PipelinedConnection& c, std::vector<std::string> command) {
     absl::StatusOr<std::vector<ReplyPtr>> replies = c.Run({std::move(command)});
     if (!replies.ok()) return replies.status();
     return std::move(replies->front());

@@ -23,6 +23,10 @@
 //                bucket expires (PEXPIRE) a minute after it would be full.
 //   SetIfAbsent  SET key value NX PX ttl GET: one atomic command.
 //   Set / Get / Delete / Publish   SET PX / GET / DEL / PUBLISH.
+//   WriteBehind  SET PX / PUBLISH queued on the key's (channel's)
+//                connection without waiting: they go out with the next
+//                caller's batch, or from a background sender thread when no
+//                caller is on the wire; their replies are dropped.
 //   Subscribe    a dedicated subscriber connection and thread
 //                (internal/subscriber.h): returns once Redis confirmed the
 //                SUBSCRIBE, resubscribes after reconnecting.
@@ -30,7 +34,8 @@
 //
 // Concurrency: commands of concurrent callers share a few connections and are
 // pipelined (internal/connection.h), so many request threads cost few round
-// trips.
+// trips. Every command on one key (or channel) takes the same connection, so
+// a Get after a WriteBehind of its key sees the value.
 //
 // Failure (what "fails open" means): every call returns kUnavailable when
 // Redis cannot be reached, within command_timeout for a live connection that

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,25 @@ void RawCommand(const RedisKvOptions& o, const std::vector<std::string>& args) {
 
 std::string UniqueKey(absl::string_view what) {
   return absl::StrCat("live:", what, ":", absl::ToUnixNanos(absl::Now()));
+}
+
+// Writes queued by WriteBehind are sent before the Kv is gone.
+TEST(RedisKvLiveTest, WriteBehindIsSentBeforeTheKvCloses) {
+  ASSERT_OK_AND_ASSIGN(RedisKvOptions options, LiveOptions());
+  const std::string key = UniqueKey("behind-close");
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Kv> kv, OpenRedisKv(options));
+    std::vector<KvWrite> writes;
+    for (int i = 0; i < 100; ++i) {
+      writes.push_back(KvWrite::Set(absl::StrCat(key, ":", i), "v", absl::Seconds(30)));
+    }
+    kv->WriteBehind(std::move(writes));
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Kv> kv, OpenRedisKv(options));
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_OK_AND_ASSIGN(std::optional<std::string> v, kv->Get(absl::StrCat(key, ":", i)));
+    EXPECT_EQ(v, "v") << i;
+  }
 }
 
 TEST(RedisKvLiveTest, TokenBucketSurvivesScriptFlush) {

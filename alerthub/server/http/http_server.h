@@ -77,8 +77,9 @@ struct HttpServerOptions {
   // per CPU this process may run on (its affinity mask).
   int io_threads = 0;
   // Threads running blocking handlers and WebSocket acceptors; this many
-  // handlers run at once, others queue. Large by default because the ingest
-  // route waits on group commits shared by many concurrent requests.
+  // handlers run at once, others queue. Large by default because handlers
+  // that wait on the database (a batch submission waits on its group
+  // commit, shared by many concurrent requests) must be in flight together.
   int handler_threads = 64;
   // Larger request bodies are answered 413 and the connection closed.
   size_t max_body_bytes = 256 * 1024;

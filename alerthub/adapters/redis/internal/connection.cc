@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
 #include <utility>
 
 #include "absl/random/random.h"
@@ -118,13 +119,21 @@ absl::Time Backoff::Failed(absl::Time now) {
 PipelinedConnection::PipelinedConnection(ServerConfig config)
     : config_(std::move(config)), backoff_(config_) {}
 
-PipelinedConnection::~PipelinedConnection() = default;
+PipelinedConnection::~PipelinedConnection() {
+  std::thread sender;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    sender = std::move(sender_);
+  }
+  if (sender.joinable()) sender.join();
+}
 
 absl::StatusOr<std::vector<ReplyPtr>> PipelinedConnection::Run(
     std::vector<std::vector<std::string>> commands) {
   Pending mine;
   mine.commands = std::move(commands);
-  mu_.Lock();
+  absl::MutexLock lock(&mu_);
   queue_.push_back(&mine);
   while (!mine.done) {
     if (flushing_) {
@@ -134,20 +143,54 @@ absl::StatusOr<std::vector<ReplyPtr>> PipelinedConnection::Run(
       mu_.Await(absl::Condition(&turn));
       continue;
     }
-    flushing_ = true;
-    std::vector<Pending*> batch;
-    while (!queue_.empty() && batch.size() < kMaxBatch) {
-      batch.push_back(queue_.front());
-      queue_.pop_front();
-    }
-    mu_.Unlock();
-    Flush(batch);
-    mu_.Lock();
-    for (Pending* p : batch) p->done = true;
-    flushing_ = false;
+    FlushQueued();
+  }
+  return std::move(mine.result);
+}
+
+void PipelinedConnection::Send(std::vector<std::vector<std::string>> commands) {
+  auto p = std::make_unique<Pending>();
+  p->commands = std::move(commands);
+  p->detached = true;
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(p.release());
+  ++detached_queued_;
+  if (!sender_.joinable()) sender_ = std::thread([this] { SendLoop(); });
+}
+
+void PipelinedConnection::SendLoop() {
+  absl::MutexLock lock(&mu_);
+  auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return (detached_queued_ > 0 && !flushing_) || (stopping_ && detached_queued_ == 0);
+  };
+  while (true) {
+    mu_.Await(absl::Condition(&work));
+    if (detached_queued_ == 0) return;  // stopping, and all sent
+    FlushQueued();
+  }
+}
+
+void PipelinedConnection::FlushQueued() {
+  flushing_ = true;
+  std::vector<Pending*> batch;
+  while (!queue_.empty() && batch.size() < kMaxBatch) {
+    if (queue_.front()->detached) --detached_queued_;
+    batch.push_back(queue_.front());
+    queue_.pop_front();
   }
   mu_.Unlock();
-  return std::move(mine.result);
+  Flush(batch);
+  for (Pending*& p : batch) {
+    if (p->detached) {
+      delete p;
+      p = nullptr;
+    }
+  }
+  mu_.Lock();
+  for (Pending* p : batch) {
+    if (p != nullptr) p->done = true;
+  }
+  flushing_ = false;
 }
 
 absl::Status PipelinedConnection::EnsureConnected() {

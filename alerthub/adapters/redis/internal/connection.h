@@ -11,6 +11,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -81,6 +82,10 @@ class Backoff {
 // queue theirs, and the next caller to run sends everything queued in one
 // write and reads the replies in order (flat combining; no extra thread).
 //
+// Commands queued with Send() ride along with the next caller's batch; a
+// background thread (started by the first Send) sends them when no caller is
+// on the wire.
+//
 // Failure: an I/O error or timeout fails every command of the batch with
 // kUnavailable and drops the connection; the next call reconnects. A failed
 // connection attempt starts a backoff (doubling from min_backoff to
@@ -91,6 +96,7 @@ class Backoff {
 class PipelinedConnection {
  public:
   explicit PipelinedConnection(ServerConfig config);
+  // Sends what Send() queued first. REQUIRES: no Run() call in progress.
   ~PipelinedConnection();
 
   PipelinedConnection(const PipelinedConnection&) = delete;
@@ -102,16 +108,29 @@ class PipelinedConnection {
   // when the server could not be reached or the connection failed.
   absl::StatusOr<std::vector<ReplyPtr>> Run(std::vector<std::vector<std::string>> commands);
 
+  // Queues `commands` and returns at once; their replies are read and
+  // dropped, so an error reply or a failed connection loses them. They keep
+  // their place in the connection's order: a command Run() or Send() queues
+  // after this call returns reaches Redis after them.
+  void Send(std::vector<std::vector<std::string>> commands);
+
  private:
   struct Pending {
     std::vector<std::vector<std::string>> commands;
     absl::StatusOr<std::vector<ReplyPtr>> result = absl::UnknownError("pending");
     bool done = false;
+    bool detached = false;  // queued by Send(): owned by the queue, nobody waits
   };
 
+  // Takes the flusher role, sends up to kMaxBatch queued callers' commands,
+  // completes them (detached ones are deleted) and gives the role back.
+  // REQUIRES: !flushing_ and queue_ is not empty.
+  void FlushQueued() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends `batch` on the connection and fills in each Pending. Called by the
   // one caller that holds the flusher role (flushing_), without mu_.
   void Flush(const std::vector<Pending*>& batch);
+  // The background sender: sends detached commands nobody else is sending.
+  void SendLoop();
   // Makes sure ctx_ is open; kUnavailable during backoff or when connecting
   // fails.
   absl::Status EnsureConnected();
@@ -121,6 +140,9 @@ class PipelinedConnection {
   absl::Mutex mu_;
   std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);
   bool flushing_ ABSL_GUARDED_BY(mu_) = false;
+  size_t detached_queued_ ABSL_GUARDED_BY(mu_) = 0;  // in queue_
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread sender_ ABSL_GUARDED_BY(mu_);  // SendLoop, started by Send()
 
   // Owned by the caller holding the flusher role.
   ContextPtr ctx_;
