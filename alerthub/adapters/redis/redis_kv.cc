@@ -236,7 +236,7 @@ class RedisKv final : public Kv {
     return absl::OkStatus();
   }
 
- void WriteBehind(std::vector<KvWrite> writes) override {
+  void WriteBehind(std::vector<KvWrite> writes) override {
     // Each connection's share goes out in one Send, in call order.
     std::vector<std::vector<std::vector<std::string>>> per_connection(connections_.size());
     for (KvWrite& w : writes) {
